@@ -1,0 +1,11 @@
+"""Doctest namespace: examples in docstrings may use ``jax`` and ``jnp`` directly."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(doctest_namespace):
+    doctest_namespace["jax"] = jax
+    doctest_namespace["jnp"] = jnp

@@ -1,0 +1,121 @@
+"""Cross-entropy losses from logits (lessons 5 and 6).
+
+Both losses take logits, not probabilities, and work in log space (log-sigmoid,
+log-softmax via logsumexp), so they and their gradients stay finite and correct for
+logits as large as 1e4 in magnitude, where ``log(sigmoid(z))`` would give ``-inf``.
+Both return the mean over the example axis.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn import _validation as v
+from jaxnn._typing import Array, ArrayLike
+
+
+def _as_float(x: ArrayLike) -> Array:
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+
+
+def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
+    """Mean binary cross-entropy of 0/1 labels under ``sigmoid(logits)``.
+
+    ``CE = -(1/n) sum_i [y_i ln s_i + (1 - y_i) ln(1 - s_i)]``, ``s_i = sigmoid(z_i)``,
+    computed as ``-(y log_sigmoid(z) + (1 - y) log_sigmoid(-z))``. Its gradient with
+    respect to ``z_i`` is ``(s_i - y_i) / n``: the course's ``-(y - y_hat)``.
+
+    Args:
+      logits: z, shape (n,) or (n, 1).
+      labels: y, shape (n,) or (n, 1), 0/1 (probabilities in [0, 1] also work).
+        A (n,) with (n, 1) pair is accepted: both are flattened to (n,).
+
+    Returns:
+      A scalar.
+
+    Raises:
+      ValueError: if the shapes are not (n,)/(n, 1) with the same n, if n is 0, or if
+        concrete labels fall outside [0, 1].
+
+    >>> binary_cross_entropy(jnp.array([0.0, 0.0]), jnp.array([1.0, 0.0]))
+    Array(0.6931472, dtype=float32)
+    """
+    z_shape, y_shape = np.shape(logits), np.shape(labels)
+    ok = lambda s: len(s) == 1 or (len(s) == 2 and s[1] == 1)
+    if not (ok(z_shape) and ok(y_shape) and z_shape[0] == y_shape[0]):
+        raise ValueError(
+            "binary_cross_entropy: logits and labels must both have shape (n,) or (n, 1) "
+            f"with the same n; got logits {z_shape} and labels {y_shape}."
+        )
+    if z_shape[0] == 0:
+        raise ValueError("binary_cross_entropy: got 0 examples; the mean is undefined.")
+    v.check_binary_labels("binary_cross_entropy: labels", labels)
+    z = _as_float(logits).reshape(-1)
+    y = jnp.asarray(labels).reshape(-1).astype(z.dtype)
+    losses = -(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z))
+    return jnp.mean(losses)
+
+
+def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
+    """Mean multi-class cross-entropy under ``softmax(logits)``.
+
+    ``CE = -(1/n) sum_i sum_j y_ij ln p_ij`` with ``p_i = softmax(z_i)`` and
+    ``ln p_ij = z_ij - logsumexp(z_i)``. Its gradient with respect to ``z_i`` is
+    ``(p_i - y_i) / n``.
+
+    Args:
+      logits: z, shape (n, k).
+      labels: either integer class ids of shape (n,) in [0, k), or probabilities
+        (one-hot or soft) of shape (n, k), each row non-negative and summing to 1.
+
+    Returns:
+      A scalar.
+
+    Raises:
+      ValueError: on mismatched shapes, n = 0, ids outside [0, k), or concrete
+        probability rows that are negative or do not sum to 1.
+
+    >>> cross_entropy(jnp.array([[0.0, 0.0], [0.0, 0.0]]), jnp.array([0, 1]))
+    Array(0.6931472, dtype=float32)
+    """
+    z_shape, y_shape = np.shape(logits), np.shape(labels)
+    if len(z_shape) != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (n, k), got {z_shape}.")
+    n, k = z_shape
+    if y_shape not in ((n,), (n, k)):
+        raise ValueError(
+            f"cross_entropy: labels must have shape (n,) of class ids or (n, k) of "
+            f"probabilities matching logits (n, k) = {z_shape}; got labels {y_shape}."
+        )
+    if n == 0:
+        raise ValueError("cross_entropy: got 0 examples; the mean is undefined.")
+    z = _as_float(logits)
+    log_p = z - jax.nn.logsumexp(z, axis=-1, keepdims=True)
+    if y_shape == (n,):
+        v.check_class_ids("cross_entropy: labels", labels, k)
+        ids = jnp.asarray(labels)
+        picked = jnp.take_along_axis(log_p, ids[:, None], axis=-1)[:, 0]
+        return -jnp.mean(picked)
+    _check_probabilities(labels)
+    y = jnp.asarray(labels).astype(z.dtype)
+    return -jnp.mean(jnp.sum(y * log_p, axis=-1))
+
+
+def _check_probabilities(labels: ArrayLike) -> None:
+    y = v.concrete(labels)
+    if y is None or y.size == 0:
+        return
+    y = y.astype(np.float64)
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise ValueError("cross_entropy: probability labels must be finite and non-negative.")
+    sums = y.sum(axis=-1)
+    worst = int(np.argmax(np.abs(sums - 1)))
+    if abs(sums[worst] - 1) > 1e-3:
+        raise ValueError(
+            "cross_entropy: each row of (n, k) labels must sum to 1 (one-hot or "
+            f"probabilities); row {worst} sums to {sums[worst]:.6g}. Pass integer class "
+            "ids of shape (n,) for hard labels."
+        )
