@@ -5,7 +5,7 @@ numeric hyperparameter stays traceable so that restarts and sweeps are one
 ``jax.vmap``. The names below are the public API; see README.md for an overview.
 """
 
-from jaxnn import data
+from jaxnn import data, optim, schedules
 from jaxnn.activations import (
     ACTIVATIONS,
     get_activation,
@@ -20,8 +20,12 @@ from jaxnn.activations import (
     tanh_derivative,
 )
 from jaxnn.dropout import dropout
+from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_stopping_update
 from jaxnn.losses import binary_cross_entropy, cross_entropy
 from jaxnn.mlp import init_mlp, mlp_apply
+from jaxnn.models import MLP, Model
+from jaxnn.objective import evaluate, predictions
+from jaxnn.optim import gradient_descent, heavy_ball
 from jaxnn.penalties import l1_penalty, l2_penalty, weight_leaves
 from jaxnn.perceptron import (
     GATE_PARAMS,
@@ -31,31 +35,51 @@ from jaxnn.perceptron import (
     perceptron_predict,
     perceptron_score,
 )
+from jaxnn.proximal import l1_proximal, soft_threshold
+from jaxnn.training import FitConfig, FitResult, FitState, History, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
     "GATE_PARAMS",
+    "MLP",
+    "EarlyStoppingState",
+    "FitConfig",
+    "FitResult",
+    "FitState",
+    "History",
+    "Model",
     "PerceptronHistory",
     "binary_cross_entropy",
     "cross_entropy",
     "data",
     "dropout",
+    "early_stopping_init",
+    "early_stopping_update",
+    "evaluate",
+    "fit",
     "gate",
     "get_activation",
+    "gradient_descent",
+    "heavy_ball",
     "init_mlp",
     "l1_penalty",
+    "l1_proximal",
     "l2_penalty",
     "mlp_apply",
     "one_hot",
+    "optim",
     "perceptron_fit",
     "perceptron_predict",
     "perceptron_score",
+    "predictions",
     "relu",
     "relu_derivative",
+    "schedules",
     "sigmoid",
     "sigmoid_derivative",
+    "soft_threshold",
     "softmax",
     "step",
     "tanh",

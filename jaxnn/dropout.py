@@ -23,7 +23,7 @@ def dropout(key: PRNGKey, rate: ArrayLike, x: ArrayLike) -> Array:
       x: activations, any shape.
 
     Returns:
-      Array of ``x``'s shape and dtype.
+      Array of ``x``'s shape and dtype (float32 for integer or boolean ``x``).
 
     >>> out = dropout(jax.random.key(0), 0.5, jnp.ones(4))
     >>> sorted(set(out.tolist())) in ([0.0, 2.0], [0.0], [2.0])
@@ -31,6 +31,9 @@ def dropout(key: PRNGKey, rate: ArrayLike, x: ArrayLike) -> Array:
     """
     v.check_rate("dropout rate", rate)
     x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        # An integer x would cast the rate to an integer too (0.5 -> 0): nothing dropped.
+        x = x.astype(jnp.float32)
     rate_c = v.concrete(rate)
     if rate_c is not None and float(rate_c) == 0.0:
         return x

@@ -56,7 +56,9 @@ def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     z = _as_float(logits).reshape(-1)
     y = jnp.asarray(labels).reshape(-1).astype(z.dtype)
     losses = -(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z))
-    return jnp.mean(losses)
+    # Each loss is at most |z|, but their sum can overflow float32 for logits near its
+    # limit; dividing by n before summing keeps the mean finite for any finite logits.
+    return jnp.sum(losses / z.shape[0])
 
 
 def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:

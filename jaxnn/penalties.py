@@ -42,6 +42,18 @@ def weight_leaves(params: Params) -> list[Array]:
     return leaves
 
 
+def _float_weights(params: Params) -> list[Array]:
+    """The weight leaves cast to one accumulation dtype: float64 if any leaf is float64
+    (only possible with x64 enabled), else float32.
+
+    Casting explicitly lets integer, float16 and bfloat16 weights be penalised under
+    ``jax_numpy_dtype_promotion="strict"``, and sums low-precision weights in float32.
+    """
+    ws = [jnp.asarray(w) for w in weight_leaves(params)]
+    dtype = jnp.float64 if any(w.dtype == jnp.float64 for w in ws) else jnp.float32
+    return [w.astype(dtype) for w in ws]
+
+
 def l1_penalty(params: Params) -> Array:
     """``sum |w|`` over every weight leaf: the course's ``|w1| + ... + |wn|``.
 
@@ -49,13 +61,15 @@ def l1_penalty(params: Params) -> Array:
       params: any pytree whose weight leaves are keyed ``"w"``.
 
     Returns:
-      A float32 scalar (a stacked batch of restarts gives the total over the batch;
-      ``jax.vmap(l1_penalty)`` gives one per restart).
+      A scalar, float32 for float32, float16, bfloat16 or integer weights (float64 if
+      a weight leaf is float64); a stacked batch of restarts gives the total over the batch;
+      ``jax.vmap(l1_penalty)`` gives one per restart.
 
     >>> l1_penalty({"w": jnp.array([1.0, -2.0]), "b": jnp.array(5.0)})
     Array(3., dtype=float32)
     """
-    return sum((jnp.sum(jnp.abs(w)) for w in weight_leaves(params)), start=jnp.float32(0))
+    first, *rest = (jnp.sum(jnp.abs(w)) for w in _float_weights(params))
+    return sum(rest, start=first)
 
 
 def l2_penalty(params: Params) -> Array:
@@ -66,4 +80,5 @@ def l2_penalty(params: Params) -> Array:
     >>> l2_penalty({"w": jnp.array([0.5, 0.5]), "b": jnp.array(5.0)})
     Array(0.5, dtype=float32)
     """
-    return sum((jnp.sum(jnp.square(w)) for w in weight_leaves(params)), start=jnp.float32(0))
+    first, *rest = (jnp.sum(jnp.square(w)) for w in _float_weights(params))
+    return sum(rest, start=first)

@@ -38,13 +38,17 @@ def make_blobs(
 
     Points are drawn ``N(centre, noise^2 I)`` and then pushed along ``u = (1, 1)/√2``
     so that every class-1 point has ``u·x >= margin`` and every class-0 point
-    ``u·x <= -margin``: the line ``x1 + x2 = 0`` separates them, always.
+    ``u·x <= -margin``: the line ``x1 + x2 = 0`` separates them, always (``margin``
+    must be > 0; with 0, every pushed point would lie on the line).
 
     >>> x, y = make_blobs(jax.random.key(0), 100)
     >>> bool(jnp.all((x.sum(1) > 0) == (y == 1)))
     True
     """
     n = _check(n, noise)
+    mv = v.concrete(margin)
+    if mv is not None and not (mv.ndim == 0 and 0 < mv < float("inf")):
+        raise ValueError(f"margin must be a finite scalar > 0, got {mv}.")
     y = _labels(n)
     sign = (2 * y - 1).astype(jnp.float32)[:, None]
     x = sign + noise * jax.random.normal(jax.random.fold_in(key, 0), (n, 2))
@@ -116,7 +120,7 @@ def make_spirals(
     n = _check(n, noise)
     y = _labels(n)
     s = jax.random.uniform(jax.random.fold_in(key, 2), (n,))
-    theta = 2 * jnp.pi * turns * s + jnp.pi * y
+    theta = 2 * jnp.pi * turns * s + jnp.pi * y.astype(jnp.float32)
     r = 0.1 + 0.9 * s
     x = r[:, None] * jnp.stack([jnp.cos(theta), jnp.sin(theta)], axis=1)
     x = x + noise * jax.random.normal(jax.random.fold_in(key, 0), (n, 2))

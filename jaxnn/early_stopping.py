@@ -1,0 +1,68 @@
+"""Early stopping as a pure state update, for use inside compiled loops (lesson 9).
+
+The state records the best monitored loss, its epoch and params, and how many
+epochs have passed without improvement. There is no Python ``break``: the caller
+freezes its state once ``stop`` is true, so a ``jax.vmap``-ed batch of fits can stop
+each at its own epoch.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn._typing import Array, ArrayLike, Params
+
+
+class EarlyStoppingState(NamedTuple):
+    """Best monitored loss so far (``inf`` before the first epoch) and where it was."""
+
+    best_loss: Array  # () float32
+    best_epoch: Array  # () int32, -1 before the first epoch
+    best_params: Params
+    bad_epochs: Array  # () int32: epochs since the last improvement
+
+
+def early_stopping_init(params: Params) -> EarlyStoppingState:
+    """The state before any epoch: best loss ``inf``, best params the initial ones."""
+    return EarlyStoppingState(
+        best_loss=jnp.array(jnp.inf, jnp.float32),
+        best_epoch=jnp.array(-1, jnp.int32),
+        best_params=params,
+        bad_epochs=jnp.array(0, jnp.int32),
+    )
+
+
+def early_stopping_update(
+    state: EarlyStoppingState,
+    loss: ArrayLike,
+    params: Params,
+    epoch: ArrayLike,
+    *,
+    patience: int | None,
+    min_delta: ArrayLike = 0.0,
+) -> tuple[EarlyStoppingState, Array]:
+    """Record epoch ``epoch``'s monitored ``loss``; return the new state and ``stop``.
+
+    The epoch improves if ``loss < best_loss - min_delta``; then its params become
+    the best and the count of bad epochs resets, else the count grows by one.
+    ``stop`` is ``bad_epochs >= patience`` (never, with ``patience=None``).
+
+    >>> s = early_stopping_init({"w": jnp.zeros(1)})
+    >>> for e, loss in enumerate([3.0, 2.0, 2.5, 2.4]):
+    ...     s, stop = early_stopping_update(s, loss, {"w": jnp.ones(1) * e}, e, patience=2)
+    >>> int(s.best_epoch), bool(stop)
+    (1, True)
+    """
+    loss = jnp.asarray(loss, jnp.float32)
+    improved = loss < state.best_loss - min_delta
+    new = EarlyStoppingState(
+        best_loss=jnp.where(improved, loss, state.best_loss),
+        best_epoch=jnp.where(improved, jnp.asarray(epoch, jnp.int32), state.best_epoch),
+        best_params=jax.tree.map(lambda p, b: jnp.where(improved, p, b), params, state.best_params),
+        bad_epochs=jnp.where(improved, 0, state.bad_epochs + 1).astype(jnp.int32),
+    )
+    stop = jnp.asarray(False) if patience is None else new.bad_epochs >= patience
+    return new, stop

@@ -1,0 +1,608 @@
+"""The training engine: a whole fit as one compiled program (lessons 6, 9, 14-16).
+
+A fit is a pure function of a PRNG key, a model, data and a :class:`FitConfig`.
+Epochs run in a bounded ``lax.while_loop`` and mini-batches in an inner
+``lax.scan``; early stopping and divergence freeze the state instead of breaking
+out, so ``jax.vmap`` over keys or configs trains many fits at once, each stopping
+at its own epoch, and the loop ends as soon as every member has stopped.
+
+Randomness, all derived from the fit's ``key`` with ``fold_in``:
+  * init: ``fold_in(key, 0)``; training root ``r = fold_in(key, 1)``;
+  * epoch e: ``k_e = fold_in(r, e)``; its data order ``fold_in(k_e, 0)``;
+  * dropout in the s-th update of epoch e: ``fold_in(fold_in(k_e, 1), s)``.
+So a fit is a deterministic function of its key, whether it runs straight through,
+in chunks (progress bars, checkpoints) or as one member of a vmapped study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxnn import _validation as v
+from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
+from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_stopping_update
+from jaxnn.models import as_model
+from jaxnn.objective import LOSSES, evaluate, objective
+from jaxnn.optim import heavy_ball
+from jaxnn.proximal import l1_proximal
+from jaxnn.schedules import SCHEDULES, schedule
+
+NUMERIC_FIELDS = (
+    "learning_rate",
+    "momentum",
+    "decay_rate",
+    "l1",
+    "l2",
+    "dropout",
+    "min_delta",
+)
+"""The :class:`FitConfig` fields that are pytree leaves: traceable, so ``jax.vmap``-able."""
+
+STATIC_FIELDS = ("loss", "epochs", "batch_size", "patience", "decay", "decay_epochs", "l1_mode")
+"""The structural :class:`FitConfig` fields: part of the compiled program's shape."""
+
+
+@functools.partial(
+    jax.tree_util.register_dataclass,
+    data_fields=list(NUMERIC_FIELDS),
+    meta_fields=list(STATIC_FIELDS),
+)
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """What to fit and how. Numeric fields are pytree leaves; the rest is structure.
+
+    Objective: ``mean CE + l1 * sum|w| + l2 * sum w^2`` (weights only, the course's
+    formulas). Optimiser, unless :func:`fit` is given another optax one: heavy-ball
+    momentum (``momentum = 0`` is plain gradient descent) with the learning rate
+    ``lr(t)`` of the ``decay`` schedule, t counting updates and
+    ``T = decay_epochs * updates_per_epoch``:
+
+    * ``"constant"``: ``lr``;
+    * ``"exponential"``: ``lr * decay_rate^(t / T)``;
+    * ``"step"``: ``lr * decay_rate^floor(t / T)`` (e.g. x0.95 once per epoch);
+    * ``"inverse_time"``: ``lr / (1 + decay_rate * t / T)``.
+
+    Attributes:
+      learning_rate: lr > 0.
+      momentum: beta in [0, 1).
+      decay_rate: r of the decay schedule (ignored by ``"constant"``).
+      l1: L1 strength >= 0; a penalty term, or a proximal step (``l1_mode``).
+      l2: L2 strength >= 0. This is the course's penalty in the objective, not
+        decoupled weight decay (see :mod:`jaxnn.optim`).
+      dropout: drop rate in [0, 1) for hidden units during training.
+      min_delta: an epoch improves on the best validation loss only by more than this.
+      loss: ``"binary"`` (one logit per example, labels 0/1) or ``"multiclass"``
+        (k logits, integer labels in [0, k)).
+      epochs: the most epochs to run, >= 1.
+      batch_size: examples per update; ``None`` (or >= n) is full batch, 1 is
+        single-example (stochastic) descent. The order is reshuffled every epoch; a
+        last partial batch is kept and averaged over its real examples.
+      patience: stop after this many epochs without a better validation loss
+        (needs validation data); ``None`` never stops early.
+      decay: one of ``"constant"``, ``"exponential"``, ``"step"``, ``"inverse_time"``.
+      decay_epochs: epochs per factor of ``decay_rate`` (T above, in epochs).
+      l1_mode: ``"penalty"`` (in the objective) or ``"proximal"`` (soft-threshold
+        after each update, so weights reach exactly zero; see :mod:`jaxnn.proximal`).
+    """
+
+    learning_rate: ArrayLike = 0.1
+    momentum: ArrayLike = 0.0
+    decay_rate: ArrayLike = 1.0
+    l1: ArrayLike = 0.0
+    l2: ArrayLike = 0.0
+    dropout: ArrayLike = 0.0
+    min_delta: ArrayLike = 0.0
+    loss: str = "binary"
+    epochs: int = 100
+    batch_size: int | None = None
+    patience: int | None = None
+    decay: str = "constant"
+    decay_epochs: int = 1
+    l1_mode: str = "penalty"
+
+    def replace(self, **changes: Any) -> FitConfig:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> FitConfig:
+        """Check every field (numeric ones when concrete); return ``self``.
+
+        Raises:
+          ValueError / TypeError: naming the field and what was expected.
+        """
+        if self.loss not in LOSSES:
+            raise ValueError(f"FitConfig.loss must be one of {list(LOSSES)}, got {self.loss!r}.")
+        if self.decay not in SCHEDULES:
+            raise ValueError(
+                f"FitConfig.decay must be one of {list(SCHEDULES)}, got {self.decay!r}."
+            )
+        if self.l1_mode not in ("penalty", "proximal"):
+            raise ValueError(
+                f"FitConfig.l1_mode must be 'penalty' or 'proximal', got {self.l1_mode!r}."
+            )
+        v.check_static_int("FitConfig.epochs", self.epochs, 1)
+        v.check_static_int("FitConfig.decay_epochs", self.decay_epochs, 1)
+        if self.batch_size is not None:
+            v.check_static_int("FitConfig.batch_size", self.batch_size, 1)
+        if self.patience is not None:
+            v.check_static_int("FitConfig.patience", self.patience, 1)
+        _check_range("learning_rate", self.learning_rate, 0, math.inf, low_open=True)
+        _check_range("momentum", self.momentum, 0, 1)
+        _check_range("decay_rate", self.decay_rate, 0, math.inf, low_open=True)
+        _check_range("l1", self.l1, 0, math.inf)
+        _check_range("l2", self.l2, 0, math.inf)
+        _check_range("dropout", self.dropout, 0, 1)
+        _check_range("min_delta", self.min_delta, 0, math.inf)
+        return self
+
+
+def _check_range(name, value, lo, hi, *, low_open=False):
+    val = v.concrete(value)
+    if val is None:
+        return
+    if not np.issubdtype(val.dtype, np.number) or np.issubdtype(val.dtype, np.complexfloating):
+        raise TypeError(f"FitConfig.{name} must be a real number, got {value!r}.")
+    bad = ~np.isfinite(val) | (val <= lo if low_open else val < lo) | (val >= hi)
+    if np.any(bad):
+        lo_b = "(" if low_open else "["
+        hi_b = "inf)" if hi == math.inf else f"{hi})"
+        raise ValueError(f"FitConfig.{name} must be in {lo_b}{lo}, {hi_b}, got {value!r}.")
+
+
+class History(NamedTuple):
+    """Per-epoch metrics, each of shape (epochs,); NaN for epochs that did not run.
+
+    Losses are the mean cross-entropy (without penalties) of the params at the end
+    of the epoch, on the whole set, without dropout. ``learning_rate`` is the rate
+    at the epoch's first update (NaN for an optimiser passed to :func:`fit`).
+    """
+
+    train_loss: Array
+    train_accuracy: Array
+    val_loss: Array
+    val_accuracy: Array
+    learning_rate: Array
+
+
+class FitState(NamedTuple):
+    """Everything a fit carries from epoch to epoch; a pytree, so it can be vmapped,
+    checkpointed and resumed."""
+
+    params: Params
+    opt_state: optax.OptState
+    key: PRNGKey  # the training root, fold_in(fit key, 1)
+    epoch: Array  # () int32: epochs done
+    early: EarlyStoppingState
+    stopped: Array  # () bool: early-stopped or diverged; the state is frozen
+    stopped_early: Array  # () bool
+    diverged_epoch: Array  # () int32: epoch whose loss or params became non-finite, or -1
+    history: History
+
+
+class FitResult(NamedTuple):
+    """What :func:`fit` returns; every field gains a leading axis in a vmapped study.
+
+    Attributes:
+      params: params after the last epoch run (the last finite ones if it diverged).
+      best_params: params of the epoch with the lowest validation loss (training loss
+        without validation data).
+      history: a :class:`History`.
+      epochs_run: epochs actually run (< ``config.epochs`` if it stopped).
+      best_epoch: index of the best epoch.
+      stopped_early: whether early stopping ended the fit.
+      diverged_epoch: the epoch at which the loss became NaN or inf, else -1.
+      state: the final :class:`FitState`, to continue training.
+    """
+
+    params: Params
+    best_params: Params
+    history: History
+    epochs_run: Array
+    best_epoch: Array
+    stopped_early: Array
+    diverged_epoch: Array
+    state: FitState
+
+    @property
+    def diverged(self) -> Array:
+        """Whether the fit stopped because its loss became NaN or inf."""
+        return self.diverged_epoch >= 0
+
+
+class Plan(NamedTuple):
+    """Static facts of a fit, fixed before compilation (hashable, a jit static arg)."""
+
+    n_train: int
+    batch_size: int
+    n_batches: int
+    has_val: bool
+    has_dropout: bool
+    has_l1_penalty: bool
+    has_l2: bool
+    l1_proximal: bool
+
+
+def _maybe_nonzero(x: ArrayLike) -> bool:
+    c = v.concrete(x)
+    return c is None or bool(np.any(c != 0))
+
+
+def make_plan(config: FitConfig, n_train: int, has_val: bool) -> Plan:
+    """The static :class:`Plan` of ``config`` for ``n_train`` examples.
+
+    A penalty or dropout whose strength is concretely zero (for every member of a
+    stacked config) is compiled out.
+    """
+    b = n_train if config.batch_size is None else min(config.batch_size, n_train)
+    has_l1 = _maybe_nonzero(config.l1)
+    return Plan(
+        n_train=n_train,
+        batch_size=b,
+        n_batches=-(-n_train // b),
+        has_val=has_val,
+        has_dropout=_maybe_nonzero(config.dropout),
+        has_l1_penalty=has_l1 and config.l1_mode == "penalty",
+        has_l2=_maybe_nonzero(config.l2),
+        l1_proximal=has_l1 and config.l1_mode == "proximal",
+    )
+
+
+def _learning_rate(config: FitConfig, plan: Plan) -> optax.Schedule:
+    return schedule(
+        config.decay, config.learning_rate, config.decay_rate, config.decay_epochs * plan.n_batches
+    )
+
+
+def make_optimizer(
+    config: FitConfig, plan: Plan, optimizer: optax.GradientTransformation | None = None
+) -> optax.GradientTransformation:
+    """The optax transformation a fit uses: ``optimizer`` or heavy-ball momentum on the
+    config's schedule, followed by the L1 proximal step when ``l1_mode="proximal"``."""
+    lr = _learning_rate(config, plan)
+    opt = heavy_ball(lr, config.momentum) if optimizer is None else optimizer
+    if plan.l1_proximal:
+        opt = optax.chain(opt, l1_proximal(config.l1, lr))
+    return opt
+
+
+def init_state(
+    key: PRNGKey,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """The state before the first epoch: fresh params from ``fold_in(key, 0)``."""
+    params = model.init(jax.random.fold_in(key, 0))
+    nan = jnp.full((config.epochs,), jnp.nan, jnp.float32)
+    return FitState(
+        params=params,
+        opt_state=make_optimizer(config, plan, optimizer).init(params),
+        key=jax.random.fold_in(key, 1),
+        epoch=jnp.array(0, jnp.int32),
+        early=early_stopping_init(params),
+        stopped=jnp.array(False),
+        stopped_early=jnp.array(False),
+        diverged_epoch=jnp.array(-1, jnp.int32),
+        history=History(nan, nan, nan, nan, nan),
+    )
+
+
+def run_epochs(
+    state: FitState,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    until: ArrayLike,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """Run epochs until ``state.epoch == until`` or the fit stops; pure and vmappable.
+
+    ``until`` may be traced, so running in chunks (for progress or checkpoints)
+    reuses one compiled program and gives bitwise the same state as one call.
+    """
+    opt = make_optimizer(config, plan, optimizer)
+    lr_at = _learning_rate(config, plan)
+    x, y = train
+    n, b, nb = plan.n_train, plan.batch_size, plan.n_batches
+    pad = nb * b - n
+    kw = dict(
+        kind=config.loss,
+        l1=config.l1 if plan.has_l1_penalty else None,
+        l2=config.l2 if plan.has_l2 else None,
+        dropout=config.dropout,
+    )
+
+    def epoch_body(st: FitState) -> FitState:
+        e = st.epoch
+        ekey = jax.random.fold_in(st.key, e)
+
+        def update(carry, batch):
+            params, opt_state = carry
+            s, idx, weights = batch
+            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+            dkey = None
+            if plan.has_dropout:
+                dkey = jax.random.fold_in(jax.random.fold_in(ekey, 1), s)
+            grads = jax.grad(objective)(params, model.apply, xb, yb, weights, key=dkey, **kw)
+            updates, opt_state = opt.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        carry = (st.params, st.opt_state)
+        if nb == 1 and pad == 0:  # full batch: no shuffle, no gather
+            carry, _ = update(carry, (0, None, None))
+        else:
+            perm = jax.random.permutation(jax.random.fold_in(ekey, 0), n)
+            idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(nb, b)
+            weights = None
+            if pad:  # the last batch is partial: pad it, and weight the padding 0
+                weights = (jnp.arange(nb * b) < n).astype(jnp.float32).reshape(nb, b)
+            carry, _ = jax.lax.scan(update, carry, (jnp.arange(nb), idx, weights))
+        params, opt_state = carry
+        tl, ta = evaluate(config.loss, model.apply(params, x), y)
+        if plan.has_val:
+            vl, va = evaluate(config.loss, model.apply(params, val[0]), val[1])
+        else:
+            vl = va = jnp.array(jnp.nan, jnp.float32)
+        lr = jnp.nan if optimizer is not None else lr_at(e * nb)
+        h = st.history
+        history = History(
+            *(a.at[e].set(val_) for a, val_ in zip(h, (tl, ta, vl, va, lr), strict=True))
+        )
+        finite = jnp.isfinite(tl) & jnp.isfinite(vl if plan.has_val else 0.0)
+        finite &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
+        early, stop = early_stopping_update(
+            st.early,
+            vl if plan.has_val else tl,
+            params,
+            e,
+            patience=config.patience,
+            min_delta=config.min_delta,
+        )
+        keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(finite, a, b_), new, old)
+        return FitState(
+            params=keep(params, st.params),
+            opt_state=keep(opt_state, st.opt_state),
+            key=st.key,
+            epoch=e + 1,
+            early=keep(early, st.early),
+            stopped=stop | ~finite,
+            stopped_early=stop & finite,
+            diverged_epoch=jnp.where(finite, st.diverged_epoch, e),
+            history=history,
+        )
+
+    until = jnp.minimum(jnp.asarray(until, jnp.int32), config.epochs)
+    return jax.lax.while_loop(lambda st: (st.epoch < until) & ~st.stopped, epoch_body, state)
+
+
+def result_from_state(state: FitState) -> FitResult:
+    """The :class:`FitResult` view of a (final) state."""
+    return FitResult(
+        params=state.params,
+        best_params=state.early.best_params,
+        history=state.history,
+        epochs_run=state.epoch,
+        best_epoch=state.early.best_epoch,
+        stopped_early=state.stopped_early,
+        diverged_epoch=state.diverged_epoch,
+        state=state,
+    )
+
+
+_STATIC = ("model", "plan", "optimizer")
+_init_jit = jax.jit(init_state, static_argnames=_STATIC)
+_run_jit = jax.jit(run_epochs, static_argnames=_STATIC, donate_argnames="state")
+
+
+def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Array, Array]:
+    """Check a ``(x, y)`` pair at the boundary and convert it for the compiled fit.
+
+    ``x`` must be (n, d) with n >= 1 and finite; ``y`` (n,) (or (n, 1) for binary)
+    with 0/1 labels (binary) or integer class ids (multiclass). Returns float32 ``x``
+    and ``y`` as (n,) float32 (binary) or int32 (multiclass).
+    """
+    try:
+        x, y = data
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an (x, y) pair of arrays.") from None
+    xs, ys = np.shape(x), np.shape(y)
+    if len(xs) != 2 or xs[0] == 0:
+        raise ValueError(f"{name}: x must have shape (n, d) with n >= 1, got {xs}.")
+    if ys not in ((xs[0],), (xs[0], 1)):
+        raise ValueError(
+            f"{name}: y must have shape (n,) = ({xs[0]},) to match x of shape {xs}, got {ys}."
+        )
+    v.check_finite(f"{name}: x", x)
+    if loss == "binary":
+        v.check_finite(f"{name}: y", y)
+        yv = v.concrete(y)
+        if yv is not None and not np.isin(yv, (0, 1)).all():
+            raise ValueError(f"{name}: binary labels y must be 0 or 1.")
+        y_out = jnp.asarray(y, jnp.float32).reshape(xs[0])
+    else:
+        if len(ys) != 1:
+            raise ValueError(f"{name}: multiclass labels must have shape (n,), got {ys}.")
+        v.check_class_ids(f"{name}: y", y, np.iinfo(np.int32).max)
+        y_out = jnp.asarray(y, jnp.int32)
+    return jnp.asarray(x, jnp.float32), y_out
+
+
+def check_model_output(model: Any, x: Array, y: Array, loss: str, name: str = "train") -> None:
+    """Trace ``model`` on ``x`` (no FLOPs) and check its logits suit ``loss`` and ``y``."""
+    params = jax.eval_shape(model.init, jax.random.key(0))
+    logits = jax.eval_shape(model.apply, params, x)
+    n = x.shape[0]
+    if loss == "binary":
+        if logits.shape not in ((n,), (n, 1)):
+            raise ValueError(
+                f"loss 'binary' needs one logit per example, shape (n,) or (n, 1) = ({n}, 1); "
+                f"the model maps x of shape {x.shape} to logits of shape {logits.shape}."
+            )
+        return
+    if len(logits.shape) != 2 or logits.shape[0] != n:
+        raise ValueError(
+            f"loss 'multiclass' needs logits of shape (n, k); the model maps x of shape "
+            f"{x.shape} to {logits.shape}."
+        )
+    v.check_class_ids(f"{name}: y", y, logits.shape[1])
+
+
+def fit(
+    key: PRNGKey,
+    model: Any,
+    train: tuple[ArrayLike, ArrayLike],
+    val: tuple[ArrayLike, ArrayLike] | None = None,
+    config: FitConfig | None = None,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+    progress: bool = False,
+    chunk_epochs: int | None = None,
+    checkpoint_dir: str | None = None,
+) -> FitResult:
+    """Train ``model`` on ``train`` as one compiled program.
+
+    Args:
+      key: PRNG key; the fit is a deterministic function of it (see module doc).
+      model: an :class:`~jaxnn.MLP`, a :class:`~jaxnn.Model`, or an
+        ``(init_fn, apply_fn)`` pair: ``init(key) -> params``,
+        ``apply(params, x, *, key=None, dropout=0.0) -> logits``.
+      train: ``(x, y)``: x (n, d) float, y (n,) labels (see ``config.loss``).
+      val: optional ``(x, y)`` for validation metrics and early stopping.
+      config: a :class:`FitConfig` (defaults: full-batch gradient descent, lr 0.1,
+        100 epochs, binary cross-entropy).
+      optimizer: any optax transformation, replacing the config's momentum and
+        decay (``learning_rate`` then only sets the L1 proximal threshold).
+      progress: show a tqdm bar over epochs (the fit then runs in chunks of
+        ``chunk_epochs`` compiled epochs; the result is bitwise the same).
+      chunk_epochs: epochs per compiled call when showing progress or
+        checkpointing; default about 1/50 of the epochs.
+      checkpoint_dir: save the state there after every chunk with orbax, and
+        resume from the latest checkpoint there if one exists.
+
+    Returns:
+      A :class:`FitResult`. If the loss became NaN or inf, the fit stopped at that
+      epoch with the last finite params, ``diverged_epoch`` says which, and a
+      ``RuntimeWarning`` names it.
+
+    Raises:
+      ValueError / TypeError: for bad data (NaN or inf, shapes, labels), a model
+        whose output does not fit the loss (naming both shapes), or a bad config.
+
+    >>> x, y = jaxnn.data.make_blobs(jax.random.key(1), 64)
+    >>> res = fit(jax.random.key(0), jaxnn.MLP((2, 1)), (x, y), config=FitConfig(epochs=20))
+    >>> float(res.history.train_accuracy[-1])
+    1.0
+    """
+    config = (FitConfig() if config is None else config).validate()
+    model = as_model(model)
+    xt, yt = prepare_data("train", train, config.loss)
+    check_model_output(model, xt, yt, config.loss, "train")
+    if val is not None:
+        xv, yv = prepare_data("val", val, config.loss)
+        if xv.shape[1:] != xt.shape[1:]:
+            raise ValueError(f"val: x has shape {xv.shape} but train x has shape {xt.shape}.")
+        check_model_output(model, xv, yv, config.loss, "val")
+        val = (xv, yv)
+    elif config.patience is not None:
+        raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
+    plan = make_plan(config, xt.shape[0], val is not None)
+    _check_apply_takes_dropout(model, plan)
+    statics = dict(model=model, plan=plan, optimizer=optimizer)
+    state = None
+    if checkpoint_dir is not None:
+        from jaxnn.checkpoint import restore_latest
+
+        like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
+        tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
+        state = restore_latest(checkpoint_dir, like, tag)
+    if state is None:
+        state = _init_jit(key, config=config, **statics)
+
+    if not progress and checkpoint_dir is None:
+        state = _run_jit(
+            state, config=config, train=(xt, yt), val=val, until=config.epochs, **statics
+        )
+    else:
+        tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
+        state = _run_chunked(
+            state, config, (xt, yt), val, statics, progress, chunk_epochs, checkpoint_dir, tag
+        )
+    result = result_from_state(state)
+    d = int(result.diverged_epoch)
+    if d >= 0:
+        warnings.warn(
+            f"fit diverged: the loss became NaN or inf at epoch {d}; stopped there and kept "
+            "the last finite params (lower the learning rate?).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _check_apply_takes_dropout(model: Any, plan: Plan) -> None:
+    if not plan.has_dropout:
+        return
+    import inspect
+
+    try:
+        params = inspect.signature(model.apply).parameters
+    except (TypeError, ValueError):
+        return
+    if not {"key", "dropout"} <= set(params) and not any(
+        p.kind is p.VAR_KEYWORD for p in params.values()
+    ):
+        raise TypeError(
+            "FitConfig.dropout > 0 needs a model whose apply accepts key= and dropout= "
+            "keywords, like jaxnn.mlp_apply."
+        )
+
+
+def _checkpoint_tag(key, config, model, optimizer, train, val) -> dict[str, str]:
+    """What identifies a fit, so that a checkpoint is only resumed by the same fit."""
+    import zlib
+
+    crc = 0
+    for a in jax.tree.leaves((jax.random.key_data(key), train, val)):
+        crc = zlib.crc32(np.ascontiguousarray(np.asarray(a)).tobytes(), crc)
+    return {
+        "config": repr(config),
+        "model": repr(model),
+        "optimizer": "config" if optimizer is None else "custom",
+        "key_and_data_crc32": str(crc),
+    }
+
+
+def _run_chunked(state, config, train, val, statics, progress, chunk_epochs, checkpoint_dir, tag):
+    from jaxnn.progress import progress_bar
+
+    chunk = chunk_epochs or max(1, config.epochs // 50)
+    chunk = v.check_static_int("chunk_epochs", chunk, 1)
+    save = None
+    if checkpoint_dir is not None:
+        from jaxnn.checkpoint import save_state
+
+        save = functools.partial(save_state, checkpoint_dir, tag=tag)
+    with progress_bar(config.epochs, enabled=progress, desc="fit") as bar:
+        done = int(state.epoch)
+        bar.update(done)
+        while done < config.epochs and not bool(state.stopped):
+            until = min(done + chunk, config.epochs)
+            state = _run_jit(state, config=config, train=train, val=val, until=until, **statics)
+            new = int(state.epoch)
+            bar.update(new - done)
+            done = new
+            if save is not None:
+                save(state)
+    return state
