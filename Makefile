@@ -27,5 +27,8 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+bench: $(STAMP)
+	$(PY) -m experiments bench fit
+
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
