@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+
+def _host_devices(count: int | None) -> None:
+    """Split this process's CPU into ``count`` XLA devices (before jax is imported).
+
+    Library code never does this: XLA reads the flag once, at import.
+    """
+    if "jax" in sys.modules:
+        raise RuntimeError("--host-devices must take effect before jax is imported")
+    count = count or os.cpu_count() or 1
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,11 +29,24 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("name", choices=["fit"], help="fit: jaxnn.fit vs a hand-written loop")
     bench.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     bench.add_argument("--out", default="results/bench", help="where to write JSON")
+    rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
+    from experiments import restarts as restarts_mod
+
+    restarts_mod.add_arguments(rs)
+    rs.add_argument(
+        "--host-devices",
+        type=int,
+        default=0,
+        help="split the CPU into this many XLA devices (default: one per core)",
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         from experiments.demo import main as demo_main
 
         demo_main(args.seed)
+    elif args.command == "restarts":
+        _host_devices(args.host_devices)
+        restarts_mod.run(args)
     elif args.command == "bench":
         from experiments.bench_fit import main as bench_fit
 

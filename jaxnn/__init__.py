@@ -5,7 +5,7 @@ numeric hyperparameter stays traceable so that restarts and sweeps are one
 ``jax.vmap``. The names below are the public API; see README.md for an overview.
 """
 
-from jaxnn import data, optim, schedules
+from jaxnn import data, optim, schedules, study
 from jaxnn.activations import (
     ACTIVATIONS,
     get_activation,
@@ -36,6 +36,7 @@ from jaxnn.perceptron import (
     perceptron_score,
 )
 from jaxnn.proximal import l1_proximal, soft_threshold
+from jaxnn.study import StudyResult, StudySummary, expected_best_of_k, restarts, sweep
 from jaxnn.training import FitConfig, FitResult, FitState, History, fit
 
 __version__ = "0.1.0"
@@ -51,6 +52,8 @@ __all__ = [
     "History",
     "Model",
     "PerceptronHistory",
+    "StudyResult",
+    "StudySummary",
     "binary_cross_entropy",
     "cross_entropy",
     "data",
@@ -58,6 +61,7 @@ __all__ = [
     "early_stopping_init",
     "early_stopping_update",
     "evaluate",
+    "expected_best_of_k",
     "fit",
     "gate",
     "get_activation",
@@ -76,12 +80,15 @@ __all__ = [
     "predictions",
     "relu",
     "relu_derivative",
+    "restarts",
     "schedules",
     "sigmoid",
     "sigmoid_derivative",
     "soft_threshold",
     "softmax",
     "step",
+    "study",
+    "sweep",
     "tanh",
     "tanh_derivative",
     "weight_leaves",

@@ -100,18 +100,22 @@ def mlp_apply(
     f = get_activation(activation)
     v.check_rate("mlp_apply: dropout", dropout)
     _check_chain(params, x)
-    h = jnp.asarray(x)
-    if not jnp.issubdtype(h.dtype, jnp.floating):
-        h = h.astype(jnp.float32)
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.float32)
+    lead = x.shape[:-1]
+    # Feature-major inside: h is (units, examples) and each layer is w.T @ h. Same
+    # numbers as the row-major h @ w, but under jax.vmap over restarts XLA's CPU
+    # matmuls run about twice as fast this way (measured in experiments/bench_fit.py).
+    h = x.reshape(-1, x.shape[-1]).T
     last = len(params) - 1
     for i, layer in enumerate(params):
-        b = layer["b"]
-        h = h @ layer["w"] + b.reshape((1,) * (h.ndim - 1) + b.shape)
+        h = layer["w"].T @ h + layer["b"][:, None]
         if i < last:
             h = f(h)
-            if key is not None:
-                h = _dropout(jax.random.fold_in(key, i), dropout, h)
-    return h
+            if key is not None:  # the mask is drawn in (examples, units) layout
+                h = _dropout(jax.random.fold_in(key, i), dropout, h.T).T
+    return h.T.reshape((*lead, h.shape[0]))
 
 
 def _check_sizes(sizes: Sequence[int]) -> list[int]:

@@ -1,0 +1,522 @@
+"""Studies of many fits at once: random restarts and hyperparameter sweeps (lesson 12).
+
+A study trains P = M configs x N restarts as one compiled program:
+``jax.vmap`` over the engine's pure fit (:func:`jaxnn.training.init_state` and
+:func:`jaxnn.training.run_epochs`), with the members' axis sharded over every
+device (a 1-D ``Mesh`` and ``NamedSharding``). Each member keeps its own history and
+early stopping; the compiled loop ends when every member of a chunk has stopped.
+
+Keys: restart r (under every config) trains with ``fold_in(key, r)``, exactly the
+key a single :func:`jaxnn.fit` would take, so member (c, r) equals
+``fit(fold_in(key, r), model, train, val, config_c)`` to float tolerance, whatever
+N, the chunk size or the number of devices.
+
+Memory: members train ``chunk_size`` at a time (padded to a multiple of the device
+count; padding members are discarded). A member's working set is its params about
+six times over (params, gradients, momentum, best params, update, previous), plus
+activations and their gradients, about ``3 * 4 * n * sum(hidden sizes)`` bytes for
+a full batch of n (``batch_size * ...`` for mini-batches); :func:`member_bytes`
+returns the compiler's own figure. Results (params and histories) are gathered to
+the host after every chunk.
+
+Several devices on one CPU: XLA sees one CPU device unless
+``XLA_FLAGS=--xla_force_host_platform_device_count=K`` is set before jax is
+imported. jaxnn never sets it on import; ``python -m experiments restarts`` sets
+it for its own process. On several hosts, call ``jax.distributed.initialize()`` in
+every process first: ``jax.devices()`` then lists all processes' devices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from jaxnn import _validation as v
+from jaxnn._typing import ArrayLike, PRNGKey
+from jaxnn.models import as_model
+from jaxnn.training import (
+    NUMERIC_FIELDS,
+    STATIC_FIELDS,
+    FitConfig,
+    FitResult,
+    _check_apply_takes_dropout,
+    _checkpoint_tag,
+    check_model_output,
+    init_state,
+    make_plan,
+    prepare_data,
+    result_from_state,
+    run_epochs,
+)
+
+DEFAULT_CHUNK = 1024
+"""Members trained at once when ``chunk_size`` is not given (and P is larger)."""
+
+
+class StudySummary(NamedTuple):
+    """Statistics of the members' losses, one row per config.
+
+    The loss of a member is its best monitored loss: the lowest validation loss over
+    its epochs (training loss without validation data).
+
+    Attributes:
+      min, median, max: (M,) over the N restarts.
+      fraction_within_tol: (M,) share of restarts with loss <= min + tol.
+      tol: the tolerance used.
+      best_of_k: (M, N) expected best loss of k = 1..N restarts drawn at random
+        from the N (without retraining; see :func:`expected_best_of_k`).
+      best_restart: (M,) index of each config's best restart.
+    """
+
+    min: np.ndarray
+    median: np.ndarray
+    max: np.ndarray
+    fraction_within_tol: np.ndarray
+    tol: float
+    best_of_k: np.ndarray
+    best_restart: np.ndarray
+
+
+class StudyResult(NamedTuple):
+    """A trained study.
+
+    Attributes:
+      results: a :class:`~jaxnn.FitResult` whose leaves have leading axes (N,) for
+        :func:`restarts` and (M, N) for :func:`sweep`.
+      configs: the M configs (a stacked :class:`~jaxnn.FitConfig`, leaves (M,)).
+      losses: (M, N) member losses (see :class:`StudySummary`).
+      summary: a :class:`StudySummary`.
+      best: ``(config index, restart index)`` of the lowest loss overall.
+    """
+
+    results: FitResult
+    configs: FitConfig
+    losses: np.ndarray
+    summary: StudySummary
+    best: tuple[int, int]
+
+    def member(self, config: int = 0, restart: int = 0) -> FitResult:
+        """The :class:`~jaxnn.FitResult` of one member."""
+        lead = self.losses.shape
+        idx = (restart,) if _ndim_lead(self.results) == 1 else (config, restart)
+        del lead
+        return jax.tree.map(lambda a: a[idx], self.results)
+
+    @property
+    def best_result(self) -> FitResult:
+        """The member with the lowest loss (best-of-N selection)."""
+        return self.member(*self.best)
+
+
+def _ndim_lead(results: FitResult) -> int:
+    return results.epochs_run.ndim
+
+
+def expected_best_of_k(losses: ArrayLike) -> np.ndarray:
+    """Expected minimum of k losses drawn without replacement from ``losses``, k = 1..N.
+
+    With ``l_(1) <= ... <= l_(N)`` sorted, the minimum of a random k-subset is
+    ``l_(i)`` with probability ``C(N - i, k - 1) / C(N, k)``, so
+    ``E_k = sum_i l_(i) C(N - i, k - 1) / C(N, k)``. ``E_1`` is the mean and
+    ``E_N`` the minimum. Computed in float64 with log-binomials.
+
+    >>> expected_best_of_k([3.0, 1.0, 2.0]).tolist()
+    [2.0, 1.3333333333333333, 1.0]
+    """
+    ls = np.sort(np.asarray(losses, np.float64).reshape(-1))
+    n = ls.size
+    if n == 0:
+        raise ValueError("expected_best_of_k needs at least one loss.")
+    lgam = np.array([math.lgamma(i + 1) for i in range(n + 1)])
+
+    def log_comb(a, b):
+        return lgam[a] - lgam[b] - lgam[a - b]
+
+    out = np.empty(n)
+    i = np.arange(1, n + 1)
+    for k in range(1, n + 1):
+        ok = n - i >= k - 1
+        logw = np.full(n, -np.inf)
+        logw[ok] = log_comb(n - i[ok], k - 1) - log_comb(n, k)
+        w = np.exp(logw)
+        out[k - 1] = np.sum(w[w > 0] * ls[w > 0])  # 0 * inf would be NaN
+    return out
+
+
+def summarize(losses: ArrayLike, tol: float = 1e-2) -> StudySummary:
+    """A :class:`StudySummary` of (M, N) losses (N restarts of M configs)."""
+    ls = np.asarray(losses, np.float64)
+    if ls.ndim == 1:
+        ls = ls[None]
+    best = np.min(ls, axis=1)
+    return StudySummary(
+        min=best,
+        median=np.median(ls, axis=1),
+        max=np.max(ls, axis=1),
+        fraction_within_tol=np.mean(ls <= best[:, None] + tol, axis=1),
+        tol=tol,
+        best_of_k=np.stack([expected_best_of_k(row) for row in ls]),
+        best_restart=np.argmin(ls, axis=1),
+    )
+
+
+def member_bytes(
+    model: Any, train: tuple[ArrayLike, ArrayLike], config: FitConfig | None = None
+) -> int:
+    """Device bytes one more member of a study needs, as the compiler reports it.
+
+    The difference between the compiled working sets (arguments, outputs and
+    temporaries) of chunks of 2 and 1 members.
+    """
+    config = (FitConfig() if config is None else config).validate()
+    model = as_model(model)
+    xt, yt = prepare_data("train", train, config.loss)
+    plan = make_plan(config, xt.shape[0], False)
+    sizes = []
+    for c in (1, 2):
+        keys = jax.random.split(jax.random.key(0), c)
+        configs = _stack([config] * c)
+        states = jax.eval_shape(
+            lambda k, cf: _vinit(k, cf, model=model, plan=plan, optimizer=None), keys, configs
+        )
+        compiled = (
+            jax.jit(_vrun, static_argnames=("model", "plan", "optimizer"))
+            .lower(
+                states,
+                configs,
+                (xt, yt),
+                None,
+                config.epochs,
+                model=model,
+                plan=plan,
+                optimizer=None,
+            )
+            .compile()
+        )
+        m = compiled.memory_analysis()
+        sizes.append(
+            m.argument_size_in_bytes
+            + m.output_size_in_bytes
+            + m.temp_size_in_bytes
+            - m.alias_size_in_bytes
+        )
+    return int(sizes[1] - sizes[0])
+
+
+def _vinit(keys, configs, *, model, plan, optimizer):
+    return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
+
+
+def _vrun(states, configs, train, val, until, *, model, plan, optimizer):
+    return jax.vmap(lambda s, c: run_epochs(s, model, c, plan, train, val, until, optimizer))(
+        states, configs
+    )
+
+
+_STATIC = ("model", "plan", "optimizer")
+_vinit_jit = jax.jit(_vinit, static_argnames=_STATIC)
+_vrun_jit = jax.jit(_vrun, static_argnames=_STATIC, donate_argnames="states")
+
+
+def _stack(configs: Sequence[FitConfig]) -> FitConfig:
+    """Stack configs (same structure) into one whose numeric leaves have axis 0."""
+    return jax.tree.map(lambda *xs: np.asarray(xs, np.float32), *configs)
+
+
+def _keys_to_data(result: FitResult) -> FitResult:
+    """The result with its state's typed PRNG key as raw key data (for host arrays)."""
+    return result._replace(state=result.state._replace(key=jax.random.key_data(result.state.key)))
+
+
+def _take(tree: Any, idx: np.ndarray) -> Any:
+    return jax.tree.map(lambda a: a[idx], tree)
+
+
+def restarts(
+    key: PRNGKey,
+    model: Any,
+    train: tuple[ArrayLike, ArrayLike],
+    val: tuple[ArrayLike, ArrayLike] | None = None,
+    config: FitConfig | None = None,
+    *,
+    n: int,
+    tol: float = 1e-2,
+    chunk_size: int | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool = False,
+    checkpoint_dir: str | None = None,
+) -> StudyResult:
+    """Train ``n`` random restarts of one fit at once; restart r uses ``fold_in(key, r)``.
+
+    Args:
+      key, model, train, val, config, optimizer: as for :func:`jaxnn.fit`.
+      n: number of restarts N >= 1.
+      tol: a restart counts as "within tolerance" if its loss <= best + tol.
+      chunk_size: members trained at once (default: all, up to
+        :data:`DEFAULT_CHUNK`); any value works, the last chunk is padded.
+      devices: devices to shard members over (default: all of ``jax.devices()``).
+      progress: one tqdm bar for the whole study (epochs, members still running).
+      checkpoint_dir: save the stacked state after every chunk of epochs and resume
+        from it (one subdirectory per chunk of members).
+
+    Returns:
+      A :class:`StudyResult` whose ``results`` leaves have a leading axis (N,).
+
+    >>> x, y = jaxnn.data.make_xor(jax.random.key(0), 64)
+    >>> s = restarts(jax.random.key(1), jaxnn.MLP((2, 4, 1), "tanh"), (x, y),
+    ...              config=jaxnn.FitConfig(learning_rate=0.5, epochs=50), n=8)
+    >>> s.results.params[0]["w"].shape, s.losses.shape
+    ((8, 2, 4), (1, 8))
+    """
+    config = FitConfig() if config is None else config
+    study = _run_study(
+        key,
+        model,
+        train,
+        val,
+        [config],
+        n,
+        tol,
+        chunk_size,
+        optimizer,
+        devices,
+        progress,
+        checkpoint_dir,
+    )
+    return study._replace(results=jax.tree.map(lambda a: a[0], study.results))
+
+
+def sweep(
+    key: PRNGKey,
+    model: Any,
+    train: tuple[ArrayLike, ArrayLike],
+    val: tuple[ArrayLike, ArrayLike] | None = None,
+    base: FitConfig | None = None,
+    *,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    zipped: Mapping[str, Sequence[float]] | None = None,
+    n_restarts: int = 1,
+    tol: float = 1e-2,
+    chunk_size: int | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool = False,
+    checkpoint_dir: str | None = None,
+) -> StudyResult:
+    """Train M configs x ``n_restarts`` restarts as one program.
+
+    The configs are ``base`` with numeric fields replaced: every combination of
+    ``grid``'s values (a Cartesian product), and/or ``zipped``'s values taken
+    together position by position (all lists of one length). Only numeric fields
+    (:data:`jaxnn.training.NUMERIC_FIELDS`) can vary; structural ones (epochs,
+    batch size, loss, ...) change the program and need separate studies.
+
+    Returns:
+      A :class:`StudyResult` whose ``results`` leaves have leading axes (M, N), in
+      the order of :func:`sweep_configs`.
+
+    Raises:
+      ValueError: naming an unknown or structural field, or mismatched lengths.
+    """
+    base = FitConfig() if base is None else base
+    configs = sweep_configs(base, grid=grid, zipped=zipped)
+    return _run_study(
+        key,
+        model,
+        train,
+        val,
+        configs,
+        n_restarts,
+        tol,
+        chunk_size,
+        optimizer,
+        devices,
+        progress,
+        checkpoint_dir,
+    )
+
+
+def sweep_configs(
+    base: FitConfig,
+    *,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    zipped: Mapping[str, Sequence[float]] | None = None,
+) -> list[FitConfig]:
+    """The configs of a sweep: zipped rows (outer) crossed with the grid (inner, the
+    last field varying fastest)."""
+    for name, spec in (("grid", grid), ("zipped", zipped)):
+        for field, values in (spec or {}).items():
+            if field in STATIC_FIELDS:
+                raise ValueError(
+                    f"sweep {name}: field {field!r} is structural (it changes the compiled "
+                    "program) and cannot vary within one study; run one study per value. "
+                    f"Numeric fields that can vary: {list(NUMERIC_FIELDS)}."
+                )
+            if field not in NUMERIC_FIELDS:
+                raise ValueError(
+                    f"sweep {name}: unknown field {field!r}; FitConfig's numeric fields are "
+                    f"{list(NUMERIC_FIELDS)}."
+                )
+            if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+                raise ValueError(f"sweep {name}: {field!r} must be a list of values.")
+            if len(values) == 0:
+                raise ValueError(f"sweep {name}: {field!r} has no values.")
+    zipped = dict(zipped or {})
+    lengths = {f: len(vs) for f, vs in zipped.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"sweep zipped: all lists must have one length, got {lengths}.")
+    rows = [dict(zip(zipped, vs, strict=True)) for vs in zip(*zipped.values(), strict=True)]
+    rows = rows or [{}]
+    grid = dict(grid or {})
+    both = set(grid) & set(zipped)
+    if both:
+        raise ValueError(f"sweep: fields {sorted(both)} appear in both grid and zipped.")
+    combos = [dict(zip(grid, vs, strict=True)) for vs in itertools.product(*grid.values())]
+    return [base.replace(**row, **combo) for row in rows for combo in combos]
+
+
+def _default_devices(devices):
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must list at least one device.")
+    return devices
+
+
+def _run_study(
+    key,
+    model,
+    train,
+    val,
+    configs,
+    n,
+    tol,
+    chunk_size,
+    optimizer,
+    devices,
+    progress,
+    checkpoint_dir,
+):
+    from jaxnn.progress import progress_bar
+
+    n = v.check_static_int("n (restarts)", n, 1)
+    configs = [c.validate() for c in configs]
+    structure = {jax.tree_util.tree_structure(c) for c in configs}
+    if len(structure) != 1:
+        raise ValueError("all configs of a study must share their structural fields.")
+    config0 = configs[0]
+    model = as_model(model)
+    xt, yt = prepare_data("train", train, config0.loss)
+    check_model_output(model, xt, yt, config0.loss, "train")
+    if val is not None:
+        xv, yv = prepare_data("val", val, config0.loss)
+        check_model_output(model, xv, yv, config0.loss, "val")
+        val = (xv, yv)
+    elif config0.patience is not None:
+        raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
+    m = len(configs)
+    total = m * n
+    devices = _default_devices(devices)
+    d = len(devices)
+    chunk = min(total, DEFAULT_CHUNK) if chunk_size is None else chunk_size
+    chunk = v.check_static_int("chunk_size", chunk, 1)
+    chunk = -(-min(chunk, total) // d) * d  # a multiple of the device count
+    n_chunks = -(-total // chunk)
+
+    stacked = _stack(configs)
+    plan = make_plan(stacked, xt.shape[0], val is not None)
+    _check_apply_takes_dropout(model, plan)
+    statics = dict(model=model, plan=plan, optimizer=optimizer)
+    mesh = Mesh(np.array(devices), ("members",))
+    shard = NamedSharding(mesh, P("members"))
+    repl = NamedSharding(mesh, P())
+    train_d = jax.device_put((xt, yt), repl)
+    val_d = None if val is None else jax.device_put(val, repl)
+    # member p = (config p // n, restart p % n)
+    cfg_idx = np.arange(total) // n
+    rst_idx = np.arange(total) % n
+    tag = None
+    if checkpoint_dir is not None:
+        tag = _checkpoint_tag(key, config0, model, optimizer, (xt, yt), val)
+        tag["configs"] = repr(stacked)
+        tag["chunk"] = str(chunk)
+
+    outs = []
+    with progress_bar(n_chunks * config0.epochs, enabled=progress, desc="study") as bar:
+        for c in range(n_chunks):
+            members = np.arange(c * chunk, (c + 1) * chunk) % total  # pad by wrapping
+            keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.asarray(rst_idx[members]))
+            cfgs = jax.device_put(_take(stacked, cfg_idx[members]), shard)
+            keys = jax.device_put(keys, shard)
+            states = _run_chunk(
+                keys, cfgs, train_d, val_d, statics, config0.epochs, bar, checkpoint_dir, tag, c
+            )
+            real = (c * chunk + np.arange(chunk)) < total
+            host = jax.device_get(_keys_to_data(result_from_state(states)))
+            outs.append(_take(host, np.flatnonzero(real)))
+    results = jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
+    results = results._replace(
+        state=results.state._replace(key=jax.random.wrap_key_data(results.state.key))
+    )
+    results = jax.tree.map(lambda a: jnp.asarray(a).reshape((m, n, *a.shape[1:])), results)
+    losses = np.asarray(results.state.early.best_loss, np.float64)
+    summary = summarize(losses, tol)
+    flat = int(np.argmin(losses))
+    return StudyResult(
+        results=results,
+        configs=jax.tree.map(jnp.asarray, stacked),
+        losses=losses,
+        summary=summary,
+        best=(flat // n, flat % n),
+    )
+
+
+def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag, c):
+    import time
+
+    states = None
+    save = None
+    if checkpoint_dir is not None:
+        from jaxnn.checkpoint import restore_latest, save_state
+
+        sub = os.path.join(checkpoint_dir, f"members_{c:05d}")
+        like = jax.eval_shape(lambda k, cf: _vinit_jit(k, cf, **statics), keys, cfgs)
+        states = restore_latest(sub, like, tag)
+        if states is not None:
+            states = jax.device_put(states, jax.tree.map(lambda _: keys.sharding, states))
+        save = lambda st: save_state(sub, st, tag)
+    if states is None:
+        states = _vinit_jit(keys, cfgs, **statics)
+    done = int(np.min(np.asarray(states.epoch)))
+    start = done
+    bar.update(done)
+    step, calls = max(1, epochs // 50), 0
+    while True:
+        running = ~np.asarray(states.stopped) & (np.asarray(states.epoch) < epochs)
+        bar.set_postfix(running=f"{int(running.sum())}/{running.size}", refresh=False)
+        if not running.any():
+            break
+        until = min(done + step, epochs)
+        t0 = time.perf_counter()
+        states = _vrun_jit(states, cfgs, train, val, until, **statics)
+        seconds = time.perf_counter() - t0
+        calls += 1
+        if calls > 1:
+            step = max(1, int(step * 0.25 / max(seconds, 1e-6)))
+        bar.update(until - done)
+        done = until
+        if save is not None:
+            save(states)
+    bar.update(epochs - done)
+    del start
+    return states
