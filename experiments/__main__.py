@@ -26,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="a short tour of the course, trained for real")
     demo.add_argument("--seed", type=int, default=0)
     bench = sub.add_parser("bench", help="benchmarks (printed and saved as JSON)")
-    bench.add_argument("name", choices=["fit"], help="fit: jaxnn.fit vs a hand-written loop")
+    bench.add_argument(
+        "name",
+        choices=["fit", "restarts"],
+        help="fit: jaxnn.fit vs a hand-written loop; restarts: the W1 restart study",
+    )
+    bench.add_argument("--host-devices", type=int, default=0, help="XLA CPU devices (restarts)")
     bench.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     bench.add_argument("--out", default="results/bench", help="where to write JSON")
     rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
@@ -48,9 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         _host_devices(args.host_devices)
         restarts_mod.run(args)
     elif args.command == "bench":
-        from experiments.bench_fit import main as bench_fit
+        if args.name == "fit":
+            from experiments.bench_fit import main as bench_fit
 
-        bench_fit(quick=args.quick, out=args.out)
+            bench_fit(quick=args.quick, out=args.out)
+        else:
+            _host_devices(args.host_devices)
+            from experiments.bench_restarts import main as bench_restarts
+
+            bench_restarts(quick=args.quick, out=args.out)
     return 0
 
 

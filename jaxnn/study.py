@@ -484,6 +484,8 @@ def _run_study(
 def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag, c):
     import time
 
+    from jaxnn.progress import _NoBar
+
     states = None
     save = None
     if checkpoint_dir is not None:
@@ -500,7 +502,9 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
     done = int(np.min(np.asarray(states.epoch)))
     start = done
     bar.update(done)
-    step, calls = max(1, epochs // 50), 0
+    # one call for the whole fit unless progress or checkpoints need chunks of epochs
+    chunked = save is not None or not isinstance(bar, _NoBar)
+    step, calls = (max(1, epochs // 50) if chunked else epochs), 0
     while True:
         running = ~np.asarray(states.stopped) & (np.asarray(states.epoch) < epochs)
         bar.set_postfix(running=f"{int(running.sum())}/{running.size}", refresh=False)
@@ -511,7 +515,7 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
         states = _vrun_jit(states, cfgs, train, val, until, **statics)
         seconds = time.perf_counter() - t0
         calls += 1
-        if calls > 1:
+        if calls > 1 and save is None:  # adapt to ~0.25 s per call; checkpoints keep step
             step = max(1, int(step * 0.25 / max(seconds, 1e-6)))
         bar.update(until - done)
         done = until
