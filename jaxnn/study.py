@@ -56,7 +56,7 @@ from jaxnn.training import (
     make_plan,
     prepare_data,
     result_from_state,
-    run_epochs,
+    run_epochs_batched,
 )
 
 DEFAULT_CHUNK = 1024
@@ -217,15 +217,54 @@ def _vinit(keys, configs, *, model, plan, optimizer):
     return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
 
 
-def _vrun(states, configs, train, val, until, *, model, plan, optimizer):
-    return jax.vmap(lambda s, c: run_epochs(s, model, c, plan, train, val, until, optimizer))(
-        states, configs
-    )
+def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=None):
+    """Run a chunk of members; with a mesh, each device loops over its own members
+    (``shard_map``), so no device waits on another's early stopping and the loop
+    needs no cross-device reduction per epoch."""
+
+    def local(st, cf, tr, va, un):
+        size = jax.tree.leaves(st)[0].shape[0]
+        g = _group_size(size)
+        if g == size:
+            return run_epochs_batched(st, model, cf, plan, tr, va, un, optimizer)
+        # groups of g members run their whole fit one after another, so that a
+        # group's params and activations stay in cache across epochs
+        split = lambda a: a.reshape((size // g, g, *a.shape[1:]))
+        out = jax.lax.map(
+            lambda sc: run_epochs_batched(sc[0], model, sc[1], plan, tr, va, un, optimizer),
+            (jax.tree.map(split, st), jax.tree.map(split, cf)),
+        )
+        return jax.tree.map(lambda a: a.reshape((size, *a.shape[2:])), out)
+
+    if mesh is None:
+        return local(states, configs, train, val, until)
+    members, repl = P("members"), P()
+    return jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(members, members, repl, repl, repl),
+        out_specs=members,
+        check_vma=False,
+    )(states, configs, train, val, until)
+
+
+GROUP = 8  # members per group: a group's working set stays in cache (W1: 1.4x at N=128)
+
+
+def _group_size(size: int) -> int:
+    """The largest divisor of ``size`` that is at most :data:`GROUP`."""
+    return max(g for g in range(1, min(GROUP, size) + 1) if size % g == 0)
 
 
 _STATIC = ("model", "plan", "optimizer")
 _vinit_jit = jax.jit(_vinit, static_argnames=_STATIC)
-_vrun_jit = jax.jit(_vrun, static_argnames=_STATIC, donate_argnames="states")
+_vrun_jit = jax.jit(_vrun, static_argnames=(*_STATIC, "mesh"), donate_argnames="states")
+
+
+@jax.jit
+def _member_keys(key: PRNGKey, restarts: jax.Array) -> jax.Array:
+    """Restart r's key, ``fold_in(key, r)``, for each r."""
+    return jax.vmap(lambda r: jax.random.fold_in(key, r))(restarts)
 
 
 def _stack(configs: Sequence[FitConfig]) -> FitConfig:
@@ -455,7 +494,7 @@ def _run_study(
     with progress_bar(n_chunks * config0.epochs, enabled=progress, desc="study") as bar:
         for c in range(n_chunks):
             members = np.arange(c * chunk, (c + 1) * chunk) % total  # pad by wrapping
-            keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.asarray(rst_idx[members]))
+            keys = _member_keys(key, jnp.asarray(rst_idx[members]))
             cfgs = jax.device_put(_take(stacked, cfg_idx[members]), shard)
             keys = jax.device_put(keys, shard)
             states = _run_chunk(
@@ -464,12 +503,12 @@ def _run_study(
             real = (c * chunk + np.arange(chunk)) < total
             host = jax.device_get(_keys_to_data(result_from_state(states)))
             outs.append(_take(host, np.flatnonzero(real)))
-    results = jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
+    results = jax.tree.map(lambda *xs: np.concatenate(xs).reshape((m, n, *xs[0].shape[1:])), *outs)
+    losses = np.asarray(results.state.early.best_loss, np.float64)
+    results = jax.device_put(results)  # one transfer for the whole tree
     results = results._replace(
         state=results.state._replace(key=jax.random.wrap_key_data(results.state.key))
     )
-    results = jax.tree.map(lambda a: jnp.asarray(a).reshape((m, n, *a.shape[1:])), results)
-    losses = np.asarray(results.state.early.best_loss, np.float64)
     summary = summarize(losses, tol)
     flat = int(np.argmin(losses))
     return StudyResult(
@@ -512,7 +551,7 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
             break
         until = min(done + step, epochs)
         t0 = time.perf_counter()
-        states = _vrun_jit(states, cfgs, train, val, until, **statics)
+        states = _vrun_jit(states, cfgs, train, val, until, mesh=keys.sharding.mesh, **statics)
         seconds = time.perf_counter() - t0
         calls += 1
         if calls > 1 and save is None:  # adapt to ~0.25 s per call; checkpoints keep step

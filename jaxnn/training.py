@@ -305,6 +305,86 @@ def init_state(
     )
 
 
+def epoch_step(
+    state: FitState,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """One epoch of a fit: updates over the (reshuffled) batches, then metrics, early
+    stopping and the divergence check. Pure; the loops below call it."""
+    opt = make_optimizer(config, plan, optimizer)
+    lr_at = _learning_rate(config, plan)
+    x, y = train
+    n, b, nb = plan.n_train, plan.batch_size, plan.n_batches
+    pad = nb * b - n
+    kw = dict(
+        kind=config.loss,
+        l1=config.l1 if plan.has_l1_penalty else None,
+        l2=config.l2 if plan.has_l2 else None,
+        dropout=config.dropout,
+    )
+    st = state
+    e = st.epoch
+    ekey = jax.random.fold_in(st.key, e)
+
+    def update(carry, batch):
+        params, opt_state = carry
+        s, idx, weights = batch
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        dkey = None
+        if plan.has_dropout:
+            dkey = jax.random.fold_in(jax.random.fold_in(ekey, 1), s)
+        grads = jax.grad(objective)(params, model.apply, xb, yb, weights, key=dkey, **kw)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
+
+    carry = (st.params, st.opt_state)
+    if nb == 1 and pad == 0:  # full batch: no shuffle, no gather
+        carry, _ = update(carry, (0, None, None))
+    else:
+        perm = jax.random.permutation(jax.random.fold_in(ekey, 0), n)
+        idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(nb, b)
+        weights = None
+        if pad:  # the last batch is partial: pad it, and weight the padding 0
+            weights = (jnp.arange(nb * b) < n).astype(jnp.float32).reshape(nb, b)
+        carry, _ = jax.lax.scan(update, carry, (jnp.arange(nb), idx, weights))
+    params, opt_state = carry
+    tl, ta = evaluate(config.loss, model.apply(params, x), y)
+    if plan.has_val:
+        vl, va = evaluate(config.loss, model.apply(params, val[0]), val[1])
+    else:
+        vl = va = jnp.array(jnp.nan, jnp.float32)
+    lr = jnp.nan if optimizer is not None else lr_at(e * nb)
+    h = st.history
+    history = History(*(a.at[e].set(val_) for a, val_ in zip(h, (tl, ta, vl, va, lr), strict=True)))
+    finite = jnp.isfinite(tl) & jnp.isfinite(vl if plan.has_val else 0.0)
+    finite &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
+    early, stop = early_stopping_update(
+        st.early,
+        vl if plan.has_val else tl,
+        params,
+        e,
+        patience=config.patience,
+        min_delta=config.min_delta,
+    )
+    keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(finite, a, b_), new, old)
+    return FitState(
+        params=keep(params, st.params),
+        opt_state=keep(opt_state, st.opt_state),
+        key=st.key,
+        epoch=e + 1,
+        early=keep(early, st.early),
+        stopped=stop | ~finite,
+        stopped_early=stop & finite,
+        diverged_epoch=jnp.where(finite, st.diverged_epoch, e),
+        history=history,
+    )
+
+
 def run_epochs(
     state: FitState,
     model: Any,
@@ -319,80 +399,45 @@ def run_epochs(
 
     ``until`` may be traced, so running in chunks (for progress or checkpoints)
     reuses one compiled program and gives bitwise the same state as one call.
+    ``jax.vmap`` of this function is correct, but for many fits
+    :func:`run_epochs_batched` is about twice as fast on CPU.
     """
-    opt = make_optimizer(config, plan, optimizer)
-    lr_at = _learning_rate(config, plan)
-    x, y = train
-    n, b, nb = plan.n_train, plan.batch_size, plan.n_batches
-    pad = nb * b - n
-    kw = dict(
-        kind=config.loss,
-        l1=config.l1 if plan.has_l1_penalty else None,
-        l2=config.l2 if plan.has_l2 else None,
-        dropout=config.dropout,
+    until = jnp.minimum(jnp.asarray(until, jnp.int32), config.epochs)
+    return jax.lax.while_loop(
+        lambda st: (st.epoch < until) & ~st.stopped,
+        lambda st: epoch_step(st, model, config, plan, train, val, optimizer),
+        state,
     )
 
-    def epoch_body(st: FitState) -> FitState:
-        e = st.epoch
-        ekey = jax.random.fold_in(st.key, e)
 
-        def update(carry, batch):
-            params, opt_state = carry
-            s, idx, weights = batch
-            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-            dkey = None
-            if plan.has_dropout:
-                dkey = jax.random.fold_in(jax.random.fold_in(ekey, 1), s)
-            grads = jax.grad(objective)(params, model.apply, xb, yb, weights, key=dkey, **kw)
-            updates, opt_state = opt.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+def run_epochs_batched(
+    states: FitState,
+    model: Any,
+    configs: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    until: ArrayLike,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """:func:`run_epochs` for a batch of fits (leading axis on ``states`` and ``configs``).
 
-        carry = (st.params, st.opt_state)
-        if nb == 1 and pad == 0:  # full batch: no shuffle, no gather
-            carry, _ = update(carry, (0, None, None))
-        else:
-            perm = jax.random.permutation(jax.random.fold_in(ekey, 0), n)
-            idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(nb, b)
-            weights = None
-            if pad:  # the last batch is partial: pad it, and weight the padding 0
-                weights = (jnp.arange(nb * b) < n).astype(jnp.float32).reshape(nb, b)
-            carry, _ = jax.lax.scan(update, carry, (jnp.arange(nb), idx, weights))
-        params, opt_state = carry
-        tl, ta = evaluate(config.loss, model.apply(params, x), y)
-        if plan.has_val:
-            vl, va = evaluate(config.loss, model.apply(params, val[0]), val[1])
-        else:
-            vl = va = jnp.array(jnp.nan, jnp.float32)
-        lr = jnp.nan if optimizer is not None else lr_at(e * nb)
-        h = st.history
-        history = History(
-            *(a.at[e].set(val_) for a, val_ in zip(h, (tl, ta, vl, va, lr), strict=True))
-        )
-        finite = jnp.isfinite(tl) & jnp.isfinite(vl if plan.has_val else 0.0)
-        finite &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
-        early, stop = early_stopping_update(
-            st.early,
-            vl if plan.has_val else tl,
-            params,
-            e,
-            patience=config.patience,
-            min_delta=config.min_delta,
-        )
-        keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(finite, a, b_), new, old)
-        return FitState(
-            params=keep(params, st.params),
-            opt_state=keep(opt_state, st.opt_state),
-            key=st.key,
-            epoch=e + 1,
-            early=keep(early, st.early),
-            stopped=stop | ~finite,
-            stopped_early=stop & finite,
-            diverged_epoch=jnp.where(finite, st.diverged_epoch, e),
-            history=history,
-        )
+    The loop runs while any member runs; each epoch is ``jax.vmap(epoch_step)`` and a
+    member that has stopped (or reached ``until``) keeps its state. Same numbers as
+    ``jax.vmap(run_epochs)``, but the vmap sits inside the loop rather than around
+    it, which XLA compiles to faster code (2x on CPU for a 2-32-32-1 MLP).
+    """
+    until = jnp.minimum(jnp.asarray(until, jnp.int32), configs.epochs)
+    running = lambda st: (st.epoch < until) & ~st.stopped
+    step = jax.vmap(lambda st, cf: epoch_step(st, model, cf, plan, train, val, optimizer))
 
-    until = jnp.minimum(jnp.asarray(until, jnp.int32), config.epochs)
-    return jax.lax.while_loop(lambda st: (st.epoch < until) & ~st.stopped, epoch_body, state)
+    def body(st):
+        go = running(st)
+        new = step(st, configs)
+        pick = lambda a, b: jnp.where(go.reshape(go.shape + (1,) * (a.ndim - 1)), a, b)
+        return jax.tree.map(pick, new, st)
+
+    return jax.lax.while_loop(lambda st: jnp.any(running(st)), body, states)
 
 
 def result_from_state(state: FitState) -> FitResult:

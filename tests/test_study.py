@@ -231,3 +231,12 @@ def test_sharded_over_8_host_devices_equals_one_device():
     assert (one["devices"], eight["devices"]) == (1, 8)
     np.testing.assert_allclose(eight["w"], one["w"], atol=1e-5)
     np.testing.assert_allclose(eight["losses"], one["losses"], atol=1e-6)
+
+
+def test_grouped_members_equal_single_fits(key, data):
+    """16 members on one device run as two groups of 8 (lax.map of batched loops)."""
+    assert study._group_size(16) == 8 and study._group_size(7) == 7 and study._group_size(11) == 1
+    s = study.restarts(key, NET, data, config=CFG, n=16, devices=jax.devices()[:1])
+    for i in (0, 9, 15):
+        single = jaxnn.fit(jax.random.fold_in(key, i), NET, data, config=CFG)
+        _close(s.member(0, i).params, single.params)
