@@ -23,6 +23,12 @@ def _host_devices(count: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the lesson experiments")
+    run = sub.add_parser("run", help="run lesson experiments and write results/report.md")
+    run.add_argument("names", nargs="+", help="lesson names or numbers, or 'all'")
+    run.add_argument("--quick", action="store_true", help="small sizes (seconds each)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", default="results")
     demo = sub.add_parser("demo", help="a short tour of the course, trained for real")
     demo.add_argument("--seed", type=int, default=0)
     bench = sub.add_parser("bench", help="benchmarks (printed and saved as JSON)")
@@ -45,7 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         help="split the CPU into this many XLA devices (default: one per core)",
     )
     args = parser.parse_args(argv)
-    if args.command == "demo":
+    if args.command == "list":
+        from experiments import registry
+
+        for name in registry.available():
+            module = registry.load(name)
+            print(f"{name:34} {module.TITLE}")
+    elif args.command == "run":
+        return _run(args)
+    elif args.command == "demo":
         from experiments.demo import main as demo_main
 
         demo_main(args.seed)
@@ -62,6 +76,32 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.bench_restarts import main as bench_restarts
 
             bench_restarts(quick=args.quick, out=args.out)
+    return 0
+
+
+def _run(args) -> int:
+    from tqdm.auto import tqdm
+
+    from experiments import registry, report
+
+    names = registry.available() if args.names == ["all"] else args.names
+    outcomes = []
+    with tqdm(names, desc="experiments", unit="lesson") as bar:
+        for name in bar:
+            bar.set_postfix_str(name)
+            o = registry.run_one(name, seed=args.seed, out=args.out, quick=args.quick)
+            outcomes.append(o)
+            held = sum(c.holds for c in o.claims)
+            tqdm.write(
+                f"lesson {o.lesson:2d} {o.title}: {held}/{len(o.claims)} claims hold "
+                f"({o.seconds:.1f} s)"
+            )
+            for c in o.claims:
+                mark = "holds" if c.holds else "DOES NOT HOLD"
+                tqdm.write(f"    {c.claim}: {c.measured:.4g} {c.expected} -> {mark}")
+    outcomes.sort(key=lambda o: o.lesson)
+    path = report.build(outcomes, args.out, quick=args.quick, seed=args.seed)
+    print(f"wrote {path}")
     return 0
 
 
