@@ -240,3 +240,10 @@ def test_grouped_members_equal_single_fits(key, data):
     for i in (0, 9, 15):
         single = jaxnn.fit(jax.random.fold_in(key, i), NET, data, config=CFG)
         _close(s.member(0, i).params, single.params)
+
+
+def test_member_bytes_grows_with_the_data(data):
+    small = study.member_bytes(NET, data, CFG)
+    x, y = data
+    big = study.member_bytes(NET, (jnp.tile(x, (8, 1)), jnp.tile(y, 8)), CFG)
+    assert 0 < small < big
