@@ -5,6 +5,9 @@ import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+# GPUs multiply float32 matrices in TF32 by default (about 1e-3 relative error);
+# the tests compare against float32/float64 references, so ask for full precision.
+jax.config.update("jax_default_matmul_precision", "highest")
 
 
 @pytest.fixture

@@ -213,7 +213,11 @@ _SHARDED = textwrap.dedent(
 
 
 def _run_sharded(devices):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+    env = dict(
+        os.environ,
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+        JAX_PLATFORMS="cpu",  # host devices, also on a machine with a GPU
+    )
     out = subprocess.run(
         [sys.executable, "-c", _SHARDED],
         env=env,
