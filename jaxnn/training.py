@@ -419,6 +419,8 @@ def run_epochs_batched(
     val: tuple[Array, Array] | None,
     until: ArrayLike,
     optimizer: optax.GradientTransformation | None = None,
+    *,
+    epochs_per_check: int = 1,
 ) -> FitState:
     """:func:`run_epochs` for a batch of fits (leading axis on ``states`` and ``configs``).
 
@@ -426,16 +428,24 @@ def run_epochs_batched(
     member that has stopped (or reached ``until``) keeps its state. Same numbers as
     ``jax.vmap(run_epochs)``, but the vmap sits inside the loop rather than around
     it, which XLA compiles to faster code (2x on CPU for a 2-32-32-1 MLP).
+    ``epochs_per_check`` epochs run between two tests of the loop condition (each
+    guarded, so the numbers do not change): on a GPU every test is a round trip to
+    the host, so checking every 10 epochs or so saves most of that latency.
     """
     until = jnp.minimum(jnp.asarray(until, jnp.int32), configs.epochs)
     running = lambda st: (st.epoch < until) & ~st.stopped
     step = jax.vmap(lambda st, cf: epoch_step(st, model, cf, plan, train, val, optimizer))
 
-    def body(st):
+    def guarded(st, _=None):
         go = running(st)
         new = step(st, configs)
         pick = lambda a, b: jnp.where(go.reshape(go.shape + (1,) * (a.ndim - 1)), a, b)
-        return jax.tree.map(pick, new, st)
+        return jax.tree.map(pick, new, st), None
+
+    def body(st):
+        if epochs_per_check == 1:
+            return guarded(st)[0]
+        return jax.lax.scan(guarded, st, None, length=epochs_per_check)[0]
 
     return jax.lax.while_loop(lambda st: jnp.any(running(st)), body, states)
 

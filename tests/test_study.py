@@ -251,3 +251,28 @@ def test_member_bytes_grows_with_the_data(data):
     x, y = data
     big = study.member_bytes(NET, (jnp.tile(x, (8, 1)), jnp.tile(y, 8)), CFG)
     assert 0 < small < big
+
+
+def test_epochs_per_check_does_not_change_the_numbers(key, splits):
+    """Checking the loop condition every 3 epochs (as on accelerators) is exact."""
+    from jaxnn import training
+
+    cfg = jaxnn.FitConfig(learning_rate=0.5, momentum=0.9, epochs=40, patience=3)
+    net = jaxnn.MLP((2, 16, 1), "relu")
+    plan = training.make_plan(cfg, splits[0][0].shape[0], True)
+    configs = study._stack([cfg] * 4)
+    keys = jax.random.split(key, 4)
+    train = (splits[0][0], splits[0][1].astype(jnp.float32))
+    val = (splits[1][0], splits[1][1].astype(jnp.float32))
+    init = jax.vmap(lambda k, c: training.init_state(k, net, c, plan))
+    outs = [
+        training.run_epochs_batched(
+            init(keys, configs), net, configs, plan, train, val, 27, epochs_per_check=e
+        )
+        for e in (1, 3)
+    ]
+    assert int(jnp.max(outs[0].epoch)) <= 27
+    for a, b in zip(jax.tree.leaves(outs[0]), jax.tree.leaves(outs[1]), strict=True):
+        if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
