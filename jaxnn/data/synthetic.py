@@ -7,11 +7,35 @@ the key. ``n`` is static; ``noise`` is a traceable standard deviation.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import jax
 import jax.numpy as jnp
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, PRNGKey
+
+
+def _compiled(fn):
+    """Compile a generator as one program per (n, structural options).
+
+    Eagerly, a generator dispatches (and compiles) each operation on its own, which
+    costs seconds; compiled, a second call with the same n is instant. Arguments
+    are checked outside the compiled function, where their values are concrete.
+    """
+    static = [a for a in ("n", "factor", "turns") if a in inspect.signature(fn).parameters]
+    compiled = jax.jit(fn, static_argnames=static)
+
+    @functools.wraps(fn)
+    def wrapper(key, n, **kwargs):
+        _check(n, kwargs.get("noise", 0.0))
+        margin = v.concrete(kwargs.get("margin", 1.0))
+        if margin is not None and not (margin.ndim == 0 and 0 < margin < float("inf")):
+            raise ValueError(f"margin must be a finite scalar > 0, got {margin}.")
+        return compiled(key, n, **kwargs)
+
+    return wrapper
 
 
 def _labels(n: int) -> Array:
@@ -31,6 +55,7 @@ def _check(n: int, noise: ArrayLike) -> int:
     return n
 
 
+@_compiled
 def make_blobs(
     key: PRNGKey, n: int, *, noise: ArrayLike = 0.5, margin: ArrayLike = 0.1
 ) -> tuple[Array, Array]:
@@ -60,6 +85,7 @@ def make_blobs(
     return _shuffle(jax.random.fold_in(key, 1), x, y)
 
 
+@_compiled
 def make_xor(key: PRNGKey, n: int, *, noise: ArrayLike = 0.25) -> tuple[Array, Array]:
     """XOR: four Gaussian clusters at (±1, ±1); class 1 where the signs differ.
 
@@ -79,6 +105,7 @@ def make_xor(key: PRNGKey, n: int, *, noise: ArrayLike = 0.25) -> tuple[Array, A
     return _shuffle(jax.random.fold_in(key, 1), x, y)
 
 
+@_compiled
 def make_moons(key: PRNGKey, n: int, *, noise: ArrayLike = 0.2) -> tuple[Array, Array]:
     """Two interleaving half circles (as scikit-learn's ``make_moons``), plus noise.
 
@@ -95,6 +122,7 @@ def make_moons(key: PRNGKey, n: int, *, noise: ArrayLike = 0.2) -> tuple[Array, 
     return _shuffle(jax.random.fold_in(key, 1), x, y)
 
 
+@_compiled
 def make_circles(
     key: PRNGKey, n: int, *, noise: ArrayLike = 0.1, factor: float = 0.5
 ) -> tuple[Array, Array]:
@@ -110,6 +138,7 @@ def make_circles(
     return _shuffle(jax.random.fold_in(key, 1), x, y)
 
 
+@_compiled
 def make_spirals(
     key: PRNGKey, n: int, *, noise: ArrayLike = 0.05, turns: float = 1.5
 ) -> tuple[Array, Array]:
