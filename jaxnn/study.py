@@ -95,7 +95,9 @@ class StudyResult(NamedTuple):
       results: a :class:`~jaxnn.FitResult` whose leaves have leading axes (N,) for
         :func:`restarts` and (M, N) for :func:`sweep`.
       configs: the M configs (a stacked :class:`~jaxnn.FitConfig`, leaves (M,)).
-      losses: (M, N) member losses (see :class:`StudySummary`).
+      losses: (M, N) member losses (M = 1 for :func:`restarts`): each member's best
+        monitored loss, i.e. its lowest validation loss over the epochs (training
+        loss without validation data), not necessarily its last.
       summary: a :class:`StudySummary`.
       best: ``(config index, restart index)`` of the lowest loss overall.
     """
@@ -108,9 +110,7 @@ class StudyResult(NamedTuple):
 
     def member(self, config: int = 0, restart: int = 0) -> FitResult:
         """The :class:`~jaxnn.FitResult` of one member."""
-        lead = self.losses.shape
         idx = (restart,) if _ndim_lead(self.results) == 1 else (config, restart)
-        del lead
         return jax.tree.map(lambda a: a[idx], self.results)
 
     @property
@@ -546,7 +546,6 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
     if states is None:
         states = _vinit_jit(keys, cfgs, **statics)
     done = int(np.min(np.asarray(states.epoch)))
-    start = done
     bar.update(done)
     # one call for the whole fit unless progress or checkpoints need chunks of epochs
     chunked = save is not None or not isinstance(bar, _NoBar)
@@ -568,5 +567,4 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
         if save is not None:
             save(states)
     bar.update(epochs - done)
-    del start
     return states
