@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m experiments demo
+	$(PY) -m experiments run all
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -1,0 +1,184 @@
+"""Lesson 1: linear boundaries and the perceptron that draws them.
+
+    python -m experiments run 1
+
+A perceptron scores ``w·x + b`` and predicts ``step(score)``: 1 where the score is
+>= 0, else 0, so its boundary is the line ``w·x + b = 0``. This lesson checks that
+``jaxnn.perceptron_predict`` is exactly that rule (points on the line included),
+that the line ``x1 + x2 = 0`` separates ``jaxnn.data.make_blobs`` (accuracy 1), and
+that no line separates the course's 100 points: an exact scan over every distinct
+way a line can split them finds the best line, and its accuracy is below 1.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxnn
+from experiments import plotting
+from experiments.core import Claim, Outcome, check
+
+LESSON = 1
+TITLE = "linear boundaries: the perceptron's line w·x + b = 0"
+SHOWS = "a boundary line over red and blue points"
+
+N_BLOBS = 200  # enough points to fill both blobs around the line in the figure
+BLOB_NOISE = 0.75  # wide blobs, so that many points lie close to the line (a real test)
+BLOB_LINE = {"w": (1.0, 1.0), "b": 0.0}  # make_blobs' documented separator x1 + x2 = 0
+N_ON_LINE = 101  # points (t, -t) on that line: score exactly 0, so step says class 1
+
+
+# One compiled program each, instead of one per primitive (eagerly, make_blobs alone
+# costs seconds of small compilations).
+_predict = jax.jit(jaxnn.perceptron_predict)
+
+
+def _best_line(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """The highest accuracy of any line ``u·x = t`` (predict 1 where u·x >= t), exactly.
+
+    Which side of a line each point falls on changes with the line's direction u only
+    where u turns perpendicular to ``x_i - x_j``; between two such critical angles the
+    order of the projections ``u·x`` is fixed, so one direction per interval, with
+    every threshold between consecutive projections, covers every split a line can
+    make (both orientations, as the angle runs round the whole circle). Only pairs of
+    opposite labels matter: swapping two points of one class changes no accuracy.
+    """
+    i, j = np.nonzero(y[:, None] != y[None, :])
+    d = x[i] - x[j]
+    crit = np.arctan2(d[:, 1], d[:, 0]) + np.pi / 2
+    crit = np.sort(np.concatenate([crit, crit + np.pi]) % (2 * np.pi))
+    mids = (crit + np.diff(np.concatenate([crit, crit[:1] + 2 * np.pi])) / 2) % (2 * np.pi)
+    u = np.stack([np.cos(mids), np.sin(mids)], 1)  # (A, 2)
+    proj = u @ x.T  # (A, n)
+    order = np.argsort(proj, 1)
+    ys = y[order]
+    # threshold after the k smallest projections: the k below are class 0, the rest 1
+    zeros_below = np.concatenate([np.zeros((len(u), 1)), np.cumsum(ys == 0, 1)], 1)
+    ones_above = np.concatenate(
+        [np.cumsum((ys == 1)[:, ::-1], 1)[:, ::-1], np.zeros((len(u), 1))], 1
+    )
+    correct = zeros_below + ones_above  # (A, n + 1)
+    a, k = np.unravel_index(np.argmax(correct), correct.shape)
+    p = np.take_along_axis(proj, order, 1)[a]
+    lo = p[k - 1] if k > 0 else p[0] - 1.0
+    hi = p[k] if k < len(p) else p[-1] + 1.0
+    return float(correct[a, k] / len(y)), u[a], float((lo + hi) / 2)
+
+
+def _draw_line(ax, params, label: str) -> None:
+    """The exact line w·x + b = 0 across the axes (the contour of a step is jagged)."""
+    (w1, w2), b = np.asarray(params["w"], np.float64), float(params["b"])
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    t = np.linspace(*xlim, 2) if abs(w2) >= abs(w1) else np.linspace(*ylim, 2)
+    if abs(w2) >= abs(w1):
+        ax.plot(t, -(w1 * t + b) / w2, color="black", lw=1.5, label=label)
+    else:
+        ax.plot(-(w2 * t + b) / w1, t, color="black", lw=1.5, label=label)
+    ax.set(xlim=xlim, ylim=ylim)
+
+
+def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+    del quick  # everything here takes well under a second
+    xb, yb = jax.jit(partial(jaxnn.data.make_blobs, n=N_BLOBS, noise=BLOB_NOISE))(key)
+    xc, yc = jaxnn.data.load_course_points()
+    line = {k: jnp.asarray(v, jnp.float32) for k, v in BLOB_LINE.items()}
+
+    # perceptron_predict against the course's rule written out by hand
+    hand_mismatches = 0
+    for x in (xb, xc):
+        xs = np.asarray(x, np.float64)
+        (w1, w2), b = BLOB_LINE["w"], BLOB_LINE["b"]
+        by_hand = (w1 * xs[:, 0] + w2 * xs[:, 1] + b >= 0).astype(np.float32)
+        hand_mismatches += int(np.sum(np.asarray(_predict(line, x)) != by_hand))
+    t = jnp.linspace(-3.0, 3.0, N_ON_LINE)
+    on_line = jnp.stack([t, -t], 1)
+    on_line_scores = jaxnn.perceptron_score(line, on_line)
+    on_line_class1 = float(jnp.mean(_predict(line, on_line)))
+
+    blob_acc = float(np.mean(np.asarray(_predict(line, xb)) == np.asarray(yb)))
+    xcn, ycn = np.asarray(xc, np.float64), np.asarray(yc)
+    best_acc, u, thr = _best_line(xcn, ycn)
+    best = {"w": jnp.asarray(u, jnp.float32), "b": jnp.asarray(-thr, jnp.float32)}
+    best_pred = np.asarray(_predict(best, xc))
+    metrics = {
+        "blob_points": N_BLOBS,
+        "blob_line_accuracy": blob_acc,
+        "hand_rule_mismatches": hand_mismatches,
+        "max_abs_score_on_line": float(jnp.max(jnp.abs(on_line_scores))),
+        "on_line_predicted_class1_fraction": on_line_class1,
+        "course_points": len(ycn),
+        "course_best_line_accuracy": best_acc,
+        "course_best_line_accuracy_recomputed": float(np.mean(best_pred == ycn)),
+        "course_best_line_w": [float(u[0]), float(u[1])],
+        "course_best_line_b": -thr,
+    }
+
+    fig, axes = plotting.figure(2)
+    plotting.boundary(
+        axes[0],
+        lambda g: _predict(line, g),
+        xb,
+        yb,
+        f"make_blobs: the line x1 + x2 = 0, accuracy {blob_acc:.3f}",
+    )
+    plotting.boundary(
+        axes[1],
+        lambda g: _predict(best, g),
+        xc,
+        yc,
+        f"course points: best line, accuracy {best_acc:.2f}",
+    )
+    _draw_line(axes[0], line, "x1 + x2 = 0")
+    _draw_line(axes[1], best, f"{u[0]:.2f} x1 {u[1]:+.2f} x2 {-thr:+.2f} = 0")
+    wrong = best_pred != ycn
+    axes[1].scatter(
+        *xcn[wrong].T, s=70, facecolors="none", edgecolors="black", label="misclassified"
+    )
+    for ax in axes:
+        ax.legend(loc="best", fontsize=8)
+    fig.suptitle("A perceptron predicts step(w·x + b); its boundary is the line w·x + b = 0")
+    figures = [plotting.save(fig, out_dir, "boundary_lines.png")]
+    return Outcome(
+        LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, metrics, verdicts(metrics), figures
+    )
+
+
+def verdicts(m: dict) -> list[Claim]:
+    return [
+        check(
+            "perceptron_predict = step(w·x + b) written out by hand (mismatching points)",
+            m["hand_rule_mismatches"],
+            "<=",
+            0,
+        ),
+        check(
+            "points on the line (score 0) are predicted class 1, step(0) = 1 (fraction)",
+            m["on_line_predicted_class1_fraction"],
+            ">=",
+            1.0,
+        ),
+        check(
+            "the line x1 + x2 = 0 separates make_blobs' two classes (accuracy)",
+            m["blob_line_accuracy"],
+            ">=",
+            1.0,
+        ),
+        check(
+            "no line separates the course's 100 points (best accuracy of any line, exact scan)",
+            m["course_best_line_accuracy"],
+            "<",
+            1.0,
+        ),
+    ]
+
+
+COUNTEREXAMPLE = {
+    "hand_rule_mismatches": 4,
+    "on_line_predicted_class1_fraction": 0.0,
+    "blob_line_accuracy": 0.97,
+    "course_best_line_accuracy": 1.0,
+}

@@ -1,0 +1,171 @@
+"""Lesson 9: over- and underfitting; early stopping.
+
+    python -m experiments run 9
+
+A big MLP (``MLP((2, 64, 64, 1))``, relu) trained on a small noisy training set (a
+few dozen moons) overfits: its validation loss reaches a minimum and turns up while
+its training loss keeps falling. The same fit (same key, so the same trajectory)
+with ``FitConfig(patience=...)`` stops ``patience`` epochs after the minimum and
+returns the params of the best epoch: ``best_epoch`` is the argmin of the
+validation curve and ``best_params`` have exactly the minimum validation loss.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+import jaxnn
+from experiments import plotting
+from experiments.core import Claim, Outcome, check
+
+LESSON = 9
+TITLE = "over- and underfitting, early stopping"
+SHOWS = "train vs validation error curves, and where stopping happened"
+
+N_TRAIN = 30  # few points: a 64-64 network can memorise them, noise and all
+N_VAL = 400  # many validation points, so the validation curve is smooth
+NOISE = 0.3  # moons whose classes overlap: memorising the training set must hurt
+HIDDEN = (64, 64)  # far more capacity than 30 points need (~4,400 params)
+RATE, MOMENTUM = 0.1, 0.9  # full-batch heavy ball: fast, so overfitting shows early
+EPOCHS = (400, 1500)  # quick / full: long after the validation minimum (~ epoch 60)
+PATIENCE = 50  # stop after 50 epochs without a better validation loss
+SAME_TOL = 1e-6  # float32: the same computation twice, or a loss recomputed
+
+
+@jax.jit
+def _evaluate(params, x, y):
+    return jaxnn.evaluate("binary", jaxnn.MLP((2, *HIDDEN, 1)).apply(params, x), y)
+
+
+def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+    epochs = EPOCHS[0 if quick else 1]
+    train = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 0), N_TRAIN, noise=NOISE))
+    val = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 1), N_VAL, noise=NOISE))
+    model = jaxnn.MLP((2, *HIDDEN, 1))
+    base = jaxnn.FitConfig(learning_rate=RATE, momentum=MOMENTUM, epochs=epochs)
+    fit_key = jax.random.fold_in(key, 2)
+    full = jaxnn.fit(fit_key, model, train, val, base)
+    early = jaxnn.fit(fit_key, model, train, val, base.replace(patience=PATIENCE))
+
+    vl, tl = np.asarray(full.history.val_loss), np.asarray(full.history.train_loss)
+    va, ta = np.asarray(full.history.val_accuracy), np.asarray(full.history.train_accuracy)
+    best = int(np.argmin(vl))
+    run_e = int(early.epochs_run)
+    evl = np.asarray(early.history.val_loss)
+    best_val_loss, best_val_acc = (float(v) for v in _evaluate(early.best_params, *val))
+    m = {
+        "n_train": N_TRAIN,
+        "n_val": N_VAL,
+        "epochs": epochs,
+        "val_loss_min": float(vl[best]),
+        "val_loss_min_epoch": best,
+        "val_loss_end": float(vl[-1]),
+        "val_loss_rise_after_min": float(vl[-1] - vl[best]),
+        "train_loss_at_val_min": float(tl[best]),
+        "train_loss_end": float(tl[-1]),
+        "train_accuracy_end": float(ta[-1]),
+        "val_accuracy_at_val_min": float(va[best]),
+        "val_accuracy_end": float(va[-1]),
+        "early_stopped": int(early.stopped_early),
+        "early_epochs_run": run_e,
+        "early_best_epoch": int(early.best_epoch),
+        "early_argmin_val_loss": int(np.nanargmin(evl)),
+        "early_epochs_after_best": run_e - 1 - int(early.best_epoch),
+        "early_best_params_val_loss": best_val_loss,
+        "early_best_params_val_accuracy": best_val_acc,
+        "early_min_val_loss": float(np.nanmin(evl)),
+        "early_vs_full_history_max_abs_diff": float(np.max(np.abs(evl[:run_e] - vl[:run_e]))),
+    }
+    figures = [_figure(out_dir, full, early, train, val, m)]
+    return Outcome(LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, m, verdicts(m), figures)
+
+
+def _figure(out_dir, full, early, train, val, m):
+    fig, axes = plotting.figure(3, width=5.2)
+    e = np.arange(1, len(full.history.train_loss) + 1)  # epoch k ends after k passes
+    a = axes[0]
+    a.plot(e, np.asarray(full.history.train_loss), color="black", label="train loss")
+    a.plot(e, np.asarray(full.history.val_loss), color="tab:orange", label="validation loss")
+    a.axvline(m["early_best_epoch"] + 1, color="tab:green", ls="--", label="best epoch (kept)")
+    a.axvline(m["early_epochs_run"], color="tab:purple", ls=":", label="early stop")
+    a.set(
+        xscale="log",
+        yscale="log",
+        xlabel="passes over the training set (epoch index + 1)",
+        ylabel="mean cross-entropy",
+        title=f"{N_TRAIN} noisy training points, MLP 2-64-64-1\n"
+        f"stopped at epoch {m['early_epochs_run'] - 1} (patience {PATIENCE}), "
+        f"best {m['early_best_epoch']}",
+    )
+    a.title.set_fontsize(9)
+    a.legend(fontsize=8)
+    apply = jax.jit(jaxnn.MLP((2, *HIDDEN, 1)).apply)
+    for ax, params, label, acc in (
+        (axes[1], early.best_params, "early-stopped (best epoch)", m["val_accuracy_at_val_min"]),
+        (axes[2], full.params, f"after all {m['epochs']} epochs", m["val_accuracy_end"]),
+    ):
+        prob = lambda g, p=params: jax.nn.sigmoid(apply(p, g))[:, 0]
+        plotting.boundary(ax, prob, train[0], train[1], f"{label}\nvalidation accuracy {acc:.3f}")
+        ax.title.set_fontsize(9)
+    fig.suptitle("Overfitting: validation loss turns up while training loss falls")
+    return plotting.save(fig, out_dir, "early_stopping.png")
+
+
+def verdicts(m: dict) -> list[Claim]:
+    return [
+        check(
+            "validation loss turns up: end minus minimum",
+            m["val_loss_end"] - m["val_loss_min"],
+            ">",
+            0.0,
+        ),
+        check(
+            "training loss keeps falling: end / at the validation minimum",
+            m["train_loss_end"] / m["train_loss_at_val_min"],
+            "<",
+            1.0,
+        ),
+        check(
+            "early stopping stopped before the last epoch (1 = yes)", m["early_stopped"], ">=", 1
+        ),
+        check(
+            "best_epoch = argmin of history.val_loss (abs difference)",
+            abs(m["early_best_epoch"] - m["early_argmin_val_loss"]),
+            "<=",
+            0,
+        ),
+        check(
+            "best_params' validation loss = the minimum (abs difference)",
+            abs(m["early_best_params_val_loss"] - m["early_min_val_loss"]),
+            "<=",
+            SAME_TOL,
+        ),
+        check(
+            "stopped exactly `patience` epochs after the best (abs difference)",
+            abs(m["early_epochs_after_best"] - PATIENCE),
+            "<=",
+            0,
+        ),
+        check(
+            "stopping changes nothing before it (max abs val-loss diff vs the full run)",
+            m["early_vs_full_history_max_abs_diff"],
+            "<=",
+            SAME_TOL,
+        ),
+    ]
+
+
+COUNTEREXAMPLE = {
+    "val_loss_min": 0.3,
+    "val_loss_end": 0.3,
+    "train_loss_at_val_min": 0.2,
+    "train_loss_end": 0.25,
+    "early_stopped": 0,
+    "early_best_epoch": 60,
+    "early_argmin_val_loss": 63,
+    "early_best_params_val_loss": 0.35,
+    "early_min_val_loss": 0.3,
+    "early_epochs_after_best": 10,
+    "early_vs_full_history_max_abs_diff": 0.1,
+}
