@@ -85,7 +85,8 @@ def _reference_fit(x, y, sizes, activation, lr, beta, epochs, batch, loss):
     return run
 
 
-def _time(fn, repeats):
+def median_time(fn, repeats):
+    """``(first call's seconds, median seconds of repeats, sorted repeat times)``."""
     t0 = time.perf_counter()
     jax.block_until_ready(fn())
     first = time.perf_counter() - t0
@@ -95,7 +96,7 @@ def _time(fn, repeats):
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - t0)
     times.sort()
-    return first, times
+    return first, times[len(times) // 2], times
 
 
 def _workload(name, x, y, sizes, activation, lr, epochs, batch, loss, repeats):
@@ -110,9 +111,10 @@ def _workload(name, x, y, sizes, activation, lr, epochs, batch, loss, repeats):
     nb = n // batch
     ref = _reference_fit(x, y, sizes, activation, lr, 0.9, epochs, batch, loss)
     ref_steps = epochs * nb
-    j_first, j_times = _time(lambda: jaxnn.fit(key, model, (x, y), config=config).params, repeats)
-    r_first, r_times = _time(lambda: ref(key)[0], repeats)
-    j_med, r_med = j_times[len(j_times) // 2], r_times[len(r_times) // 2]
+    j_first, j_med, j_times = median_time(
+        lambda: jaxnn.fit(key, model, (x, y), config=config).params, repeats
+    )
+    r_first, r_med, r_times = median_time(lambda: ref(key)[0], repeats)
     row = {
         "workload": name,
         "updates": epochs * nb,
@@ -127,10 +129,10 @@ def _workload(name, x, y, sizes, activation, lr, epochs, batch, loss, repeats):
     # The cost of a progress bar: the same fit in chunks of epochs, a tqdm update
     # between chunks (output to a null stream so the terminal is not measured).
     with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
-        _, p_times = _time(
+        _, p_med, _ = median_time(
             lambda: jaxnn.fit(key, model, (x, y), config=config, progress=True).params, repeats
         )
-    row["progress_overhead"] = p_times[len(p_times) // 2] / j_med - 1
+    row["progress_overhead"] = p_med / j_med - 1
     return row
 
 

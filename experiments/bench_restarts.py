@@ -27,7 +27,6 @@ import functools
 import itertools
 import json
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +36,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxnn
+from experiments.bench_fit import median_time as _median_time
 
 SIZES = (2, 32, 32, 1)
 REPEATS = 3  # medians of repeated timed runs
@@ -96,18 +96,6 @@ def _python_loop(x, y, n, epochs, lr, beta):
         return out
 
     return run
-
-
-def _median_time(fn, repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return first, float(np.median(times)), times
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:

@@ -52,10 +52,10 @@ from jaxnn.training import (
     FitResult,
     _check_apply_takes_dropout,
     _checkpoint_tag,
-    check_model_output,
     init_state,
     make_plan,
     prepare_data,
+    prepare_inputs,
     result_from_state,
     run_epochs_batched,
 )
@@ -461,15 +461,7 @@ def _run_study(
     if len(structure) != 1:
         raise ValueError("all configs of a study must share their structural fields.")
     config0 = configs[0]
-    model = as_model(model)
-    xt, yt = prepare_data("train", train, config0.loss)
-    check_model_output(model, xt, yt, config0.loss, "train")
-    if val is not None:
-        xv, yv = prepare_data("val", val, config0.loss)
-        check_model_output(model, xv, yv, config0.loss, "val")
-        val = (xv, yv)
-    elif config0.patience is not None:
-        raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
+    model, (xt, yt), val = prepare_inputs(model, train, val, config0)
     m = len(configs)
     total = m * n
     devices = _default_devices(devices)

@@ -536,6 +536,29 @@ def check_model_output(model: Any, x: Array, y: Array, loss: str, name: str = "t
     v.check_class_ids(f"{name}: y", y, logits.shape[1])
 
 
+def prepare_inputs(
+    model: Any,
+    train: tuple[ArrayLike, ArrayLike],
+    val: tuple[ArrayLike, ArrayLike] | None,
+    config: FitConfig,
+) -> tuple[Any, tuple[Array, Array], tuple[Array, Array] | None]:
+    """Every boundary check of a fit (or a study) before compiling: the model, the
+    data (:func:`prepare_data`), the model's output against the loss, and
+    validation data when early stopping needs it. Returns them converted."""
+    model = as_model(model)
+    xt, yt = prepare_data("train", train, config.loss)
+    check_model_output(model, xt, yt, config.loss, "train")
+    if val is not None:
+        xv, yv = prepare_data("val", val, config.loss)
+        if xv.shape[1:] != xt.shape[1:]:
+            raise ValueError(f"val: x has shape {xv.shape} but train x has shape {xt.shape}.")
+        check_model_output(model, xv, yv, config.loss, "val")
+        val = (xv, yv)
+    elif config.patience is not None:
+        raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
+    return model, (xt, yt), val
+
+
 def fit(
     key: PRNGKey,
     model: Any,
@@ -583,17 +606,7 @@ def fit(
     1.0
     """
     config = (FitConfig() if config is None else config).validate()
-    model = as_model(model)
-    xt, yt = prepare_data("train", train, config.loss)
-    check_model_output(model, xt, yt, config.loss, "train")
-    if val is not None:
-        xv, yv = prepare_data("val", val, config.loss)
-        if xv.shape[1:] != xt.shape[1:]:
-            raise ValueError(f"val: x has shape {xv.shape} but train x has shape {xt.shape}.")
-        check_model_output(model, xv, yv, config.loss, "val")
-        val = (xv, yv)
-    elif config.patience is not None:
-        raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
+    model, (xt, yt), val = prepare_inputs(model, train, val, config)
     plan = make_plan(config, xt.shape[0], val is not None)
     _check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
