@@ -464,7 +464,7 @@ def _run_study(
     model, (xt, yt), val = prepare_inputs(model, train, val, config0)
     m = len(configs)
     total = m * n
-    devices = _default_devices(devices)
+    devices = _default_devices(devices)[:total]  # fewer members than devices: no padding
     d = len(devices)
     chunk = min(total, DEFAULT_CHUNK) if chunk_size is None else chunk_size
     chunk = v.check_static_int("chunk_size", chunk, 1)
