@@ -22,8 +22,10 @@ LOSSES = ("binary", "multiclass")
 def example_losses(kind: str, logits: Array, labels: Array) -> Array:
     """Per-example cross-entropy (n,) from logits: (n,)/(n, 1) binary, (n, k) multiclass.
 
-    No boundary checks: this is the inner-loop form of :func:`jaxnn.binary_cross_entropy`
-    and :func:`jaxnn.cross_entropy` (which call it after checking their arguments).
+    No boundary checks: the inner-loop form of the formulas of
+    :func:`jaxnn.binary_cross_entropy` and :func:`jaxnn.cross_entropy` (those check
+    their arguments first, and also take probability labels); the tests hold the two
+    to the same values.
     """
     if kind == "binary":
         z = logits.reshape(logits.shape[0])

@@ -458,3 +458,16 @@ def test_zero_examples_rejected(loss, z, y):
         loss(z, y)
     with pytest.raises(ValueError, match="got 0 examples"):
         jax.jit(loss)(z, y)
+
+
+def test_training_objective_uses_the_same_cross_entropy(key):
+    """The engine's inner-loop losses (jaxnn.evaluate) equal the public, checked ones."""
+    z = jax.random.normal(key, (64, 3)) * 5
+    ids = jax.random.randint(jax.random.fold_in(key, 1), (64,), 0, 3)
+    np.testing.assert_allclose(
+        jaxnn.evaluate("multiclass", z, ids)[0], jaxnn.cross_entropy(z, ids), rtol=1e-6
+    )
+    y = (ids > 0).astype(jnp.float32)
+    np.testing.assert_allclose(
+        jaxnn.evaluate("binary", z[:, :1], y)[0], jaxnn.binary_cross_entropy(z[:, 0], y), rtol=1e-6
+    )
