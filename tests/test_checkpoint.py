@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_bitwise
 
 import jaxnn
 from jaxnn.checkpoint import CheckpointError, restore_latest, save_state
@@ -43,21 +44,6 @@ def fit(key, config=CONFIG, **kwargs):
 @pytest.fixture(scope="module")
 def state():
     return fit(jax.random.key(0)).state
-
-
-def raw(x):
-    x = jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
-    return np.asarray(x)
-
-
-def assert_bitwise(a, b):
-    leaves_a, tree_a = jax.tree.flatten(a)
-    leaves_b, tree_b = jax.tree.flatten(b)
-    assert tree_a == tree_b
-    for x, y in zip(leaves_a, leaves_b, strict=True):
-        assert x.dtype == y.dtype  # typed keys stay typed keys
-        x, y = raw(x), raw(y)
-        assert x.shape == y.shape and x.tobytes() == y.tobytes()
 
 
 def test_save_and_restore_is_bitwise(state, tmp_path):

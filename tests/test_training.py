@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_bitwise, raw
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
@@ -59,22 +60,6 @@ def noisy_labels(seed, n, flip=0.15):
 def breast_cancer():
     x, y = load_breast_cancer(return_X_y=True)
     return (x - x.mean(0)) / x.std(0), y.astype(np.float64)
-
-
-def raw(x):
-    x = jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
-    return np.asarray(x)
-
-
-def assert_bitwise(a, b):
-    """Same pytree structure and every leaf the same bytes (NaNs included)."""
-    leaves_a, tree_a = jax.tree.flatten(a)
-    leaves_b, tree_b = jax.tree.flatten(b)
-    assert tree_a == tree_b
-    for x, y in zip(leaves_a, leaves_b, strict=True):
-        x, y = raw(x), raw(y)
-        assert (x.dtype, x.shape) == (y.dtype, y.shape)
-        assert x.tobytes() == y.tobytes()
 
 
 def assert_close(a, b, rtol=1e-5, atol=1e-6):

@@ -1,0 +1,24 @@
+"""Assertions shared by the test modules."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def raw(x):
+    """A leaf as a NumPy array; typed PRNG keys as their raw key data."""
+    x = jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+    return np.asarray(x)
+
+
+def assert_bitwise(a, b):
+    """Same pytree structure, same leaf dtypes (typed keys stay typed keys), and every
+    leaf the same bytes (NaNs included)."""
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    assert tree_a == tree_b
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        assert x.dtype == y.dtype
+        x, y = raw(x), raw(y)
+        assert (x.dtype, x.shape) == (y.dtype, y.shape)
+        assert x.tobytes() == y.tobytes()
