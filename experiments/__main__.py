@@ -1,4 +1,5 @@
-"""Command line: ``python -m experiments demo`` and ``python -m experiments bench fit``."""
+"""Command line: ``python -m experiments demo``, ``python -m experiments bench`` (the peer
+comparison), ``bench fit`` and ``bench restarts``."""
 
 from __future__ import annotations
 
@@ -34,12 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="benchmarks (printed and saved as JSON)")
     bench.add_argument(
         "name",
+        nargs="?",
         choices=["fit", "restarts"],
-        help="fit: jaxnn.fit vs a hand-written loop; restarts: the W1 restart study",
+        help="none: the peer comparison (W1-W3, every peer in its own process, "
+        "report.md); fit: jaxnn.fit vs a hand-written loop; restarts: the W1 restart "
+        "study in one process",
     )
     bench.add_argument("--host-devices", type=int, default=0, help="XLA CPU devices (restarts)")
     bench.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    bench.add_argument("--out", default="results/bench", help="where to write JSON")
+    bench.add_argument("--out", default="results/bench", help="where to write the results")
+    bench.add_argument("--peers", default=None, help="peer comparison: e.g. jaxnn,reference")
+    bench.add_argument("--workloads", default="w1,w2,w3", help="peer comparison: e.g. w1,w2")
+    bench.add_argument(
+        "--repeats", type=int, default=None, help="peer comparison: rounds (default 3)"
+    )
     rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
     from experiments import restarts as restarts_mod
 
@@ -64,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
 
         demo_main(args.seed)
     elif args.command == "restarts":
+        if args.local_processes:
+            return restarts_mod.launch(args, list(sys.argv[1:] if argv is None else argv))
         _host_devices(args.host_devices)
         restarts_mod.run(args)
     elif args.command == "bench":
+        if args.name is None:
+            return _bench_peers(args, parser, sys.argv[1:] if argv is None else argv)
         if args.name == "fit":
             from experiments.bench_fit import main as bench_fit
 
@@ -76,6 +89,32 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.bench_restarts import main as bench_restarts
 
             bench_restarts(quick=args.quick, out=args.out)
+    return 0
+
+
+def _bench_peers(args, parser, argv: list[str]) -> int:
+    """The peer comparison. Its workers set their own XLA flags, so this process
+    does not split the CPU (no ``_host_devices``)."""
+    from experiments import bench_peers
+    from experiments.peers import PEERS
+
+    peers = None if args.peers is None else [p for p in args.peers.split(",") if p]
+    workloads = [w for w in args.workloads.split(",") if w]
+    unknown = [w for w in workloads if w not in bench_peers.WORKLOADS]
+    unknown += [p for p in peers or () if p not in PEERS]
+    if unknown:
+        parser.error(
+            f"unknown workload or peer {', '.join(unknown)} (workloads: "
+            f"{', '.join(bench_peers.WORKLOADS)}; peers: {', '.join(PEERS)})"
+        )
+    bench_peers.main(
+        quick=args.quick,
+        out=args.out,
+        peers=peers,
+        workloads=workloads,
+        repeats=args.repeats,
+        command=" ".join(["python -m experiments", *argv]),
+    )
     return 0
 
 

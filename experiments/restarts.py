@@ -10,6 +10,20 @@ figures under --out: a histogram of the restarts' losses, the best-of-k curve, a
 the decision boundaries of the best and the worst restart. ``--host-devices`` sets
 ``XLA_FLAGS=--xla_force_host_platform_device_count`` for this process (before jax
 is imported) so the restarts split over the CPU cores.
+
+Across processes (``jax.distributed``; see :mod:`jaxnn.distributed`), every
+process runs this same command with its own settings, and process 0 prints and
+writes the results::
+
+    # two processes on this machine, started for you (127.0.0.1, a free port):
+    python -m experiments restarts --local-processes 2 --n 256
+    # or by hand / by a scheduler, one command per process:
+    python -m experiments restarts --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0
+    # SLURM, Open MPI or Cloud TPU (JAX detects the settings):
+    srun python -m experiments restarts --distributed
+
+``--checkpoint-dir`` saves the study as it trains (orbax, every process taking
+part) and resumes it, with the same or another number of processes.
 """
 
 from __future__ import annotations
@@ -36,6 +50,69 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--out", default="results/restarts")
+    parser.add_argument("--checkpoint-dir", default=None, help="save and resume the study here")
+    parser.add_argument("--save-losses", action="store_true", help="also write losses.npz")
+    dist = parser.add_argument_group(
+        "across processes (jax.distributed; see jaxnn.distributed for the timeouts)"
+    )
+    dist.add_argument(
+        "--local-processes",
+        type=int,
+        default=None,
+        help="start this many processes of the study on 127.0.0.1 (a local launcher)",
+    )
+    dist.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join a multi-process run whose settings JAX detects (SLURM, Open MPI, TPU) "
+        "or that JAX_COORDINATOR_ADDRESS / JAXNN_NUM_PROCESSES / JAXNN_PROCESS_ID give",
+    )
+    dist.add_argument("--coordinator", default=None, help="host:port of process 0")
+    dist.add_argument("--num-processes", type=int, default=None)
+    dist.add_argument("--process-id", type=int, default=None)
+    dist.add_argument("--init-timeout", type=int, default=None, help="seconds (default 120)")
+    dist.add_argument("--heartbeat-timeout", type=int, default=None, help="seconds (default 30)")
+
+
+def is_distributed(args) -> bool:
+    """Whether this process joins a multi-process run."""
+    from jaxnn.distributed import ENV_NUM_PROCESSES
+
+    return bool(
+        args.distributed
+        or args.coordinator
+        or args.num_processes
+        or os.environ.get(ENV_NUM_PROCESSES)
+    )
+
+
+def join(args) -> None:
+    """``jaxnn.distributed.initialize`` with the command line's settings."""
+    from jaxnn import distributed
+
+    timeouts = {}
+    if args.init_timeout is not None:
+        timeouts["initialization_timeout"] = args.init_timeout
+    if args.heartbeat_timeout is not None:
+        timeouts["heartbeat_timeout"] = args.heartbeat_timeout
+    distributed.initialize(args.coordinator, args.num_processes, args.process_id, **timeouts)
+
+
+def launch(args, argv: list[str]) -> int:
+    """Run this command as ``--local-processes`` processes; process 0's exit status."""
+    import sys
+
+    from jaxnn.distributed import launch_local
+
+    child = [a for a in argv if not a.startswith("--local-processes")]
+    if "--local-processes" in argv:  # "--local-processes K" as two words
+        i = argv.index("--local-processes")
+        child = argv[:i] + argv[i + 2 :]
+    return launch_local(
+        [sys.executable, "-m", "experiments", *child],
+        args.local_processes,
+        devices_per_process=args.host_devices or 1,
+    )
 
 
 def load(name: str, key, n_points: int, noise: float | None):
@@ -52,6 +129,8 @@ def load(name: str, key, n_points: int, noise: float | None):
 
 
 def run(args) -> dict:
+    if is_distributed(args):
+        join(args)
     import jax
     import numpy as np
 
@@ -77,6 +156,7 @@ def run(args) -> dict:
         tol=args.tol,
         chunk_size=args.chunk_size,
         progress=args.progress,
+        checkpoint_dir=args.checkpoint_dir,
     )
     sm = s.summary
     losses = s.losses[0]
@@ -88,6 +168,7 @@ def run(args) -> dict:
         "n": args.n,
         "epochs": args.epochs,
         "devices": len(jax.devices()),
+        "processes": jax.process_count(),
         "min": float(sm.min[0]),
         "median": float(sm.median[0]),
         "max": float(sm.max[0]),
@@ -96,9 +177,12 @@ def run(args) -> dict:
         "best_of_k": {k: float(sm.best_of_k[0, k - 1]) for k in ks},
         "diverged": int(np.sum(np.asarray(s.results.diverged_epoch) >= 0)),
     }
+    if jax.process_index() != 0:  # every process holds the results; one reports them
+        return report
     print(
         f"{args.n} restarts of {'-'.join(map(str, sizes))} {args.activation} on {args.data} "
-        f"({report['devices']} device(s)), {args.epochs} epochs"
+        f"({report['devices']} device(s) in {report['processes']} process(es)), "
+        f"{args.epochs} epochs"
     )
     print(
         f"  training loss: min {report['min']:.4f}, median {report['median']:.4f}, "
@@ -112,6 +196,14 @@ def run(args) -> dict:
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(report, f, indent=2)
+    if args.save_losses:
+        best = jax.tree.map(np.asarray, s.best_result.params)
+        np.savez(
+            os.path.join(args.out, "losses.npz"),
+            losses=losses,
+            best_of_k=sm.best_of_k[0],
+            **{f"best_{i}_{k}": a for i, layer in enumerate(best) for k, a in layer.items()},
+        )
     _figures(args, s, model, x, y, losses)
     print(f"  wrote {args.out}/metrics.json, losses.png, best_of_k.png, boundaries.png")
     return report

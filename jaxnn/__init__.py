@@ -5,7 +5,7 @@ numeric hyperparameter stays traceable so that restarts and sweeps are one
 ``jax.vmap``. The names below are the public API; see README.md for an overview.
 """
 
-from jaxnn import data, optim, schedules, study
+from jaxnn import data, distributed, optim, schedules, study
 from jaxnn.activations import (
     ACTIVATIONS,
     get_activation,
@@ -57,6 +57,7 @@ __all__ = [
     "binary_cross_entropy",
     "cross_entropy",
     "data",
+    "distributed",
     "dropout",
     "early_stopping_init",
     "early_stopping_update",

@@ -36,6 +36,15 @@ def _to_storable(tree: Any) -> Any:
     return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
 
 
+def _host(x: Any) -> np.ndarray:
+    """``x`` on the host; gathered first if it is spread over several processes."""
+    if getattr(x, "is_fully_addressable", True):
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def _fingerprint(like: Any, tag: dict[str, str] | None = None) -> dict[str, Any]:
     leaves, treedef = jax.tree_util.tree_flatten(like)
     return {
@@ -66,7 +75,7 @@ def save_state(directory: str, state: Any, tag: dict[str, str] | None = None) ->
     """
     import orbax.checkpoint as ocp
 
-    step = int(np.sum(np.asarray(state.epoch)))
+    step = int(np.sum(_host(state.epoch)))
     with _manager(directory) as mngr:
         if step in mngr.all_steps():
             return
@@ -164,7 +173,16 @@ def restore_latest(directory: str, like: Any, tag: dict[str, str] | None = None)
             f"checkpoint {path}/{step} was written by a different fit or study (another "
             "config, model or data, or another state structure); use a fresh directory."
         )
-    abstract = jax.eval_shape(_to_storable, like)
+    # keep ``like``'s shardings: orbax then restores each array straight onto them
+    # (across processes each process reads only its own shards, whatever the number
+    # of processes that wrote the checkpoint)
+    abstract = jax.tree.map(
+        lambda a, ref: jax.ShapeDtypeStruct(
+            a.shape, a.dtype, sharding=getattr(ref, "sharding", None)
+        ),
+        jax.eval_shape(_to_storable, like),
+        like,
+    )
 
     def read_state():
         with _manager(directory, read_only=True) as mngr:

@@ -288,6 +288,40 @@ def _take(tree: Any, idx: np.ndarray) -> Any:
     return jax.tree.map(lambda a: a[idx], tree)
 
 
+def _put(tree: Any, sharding: NamedSharding) -> Any:
+    """Host values onto ``sharding``.
+
+    Across processes (``jax.distributed``) the sharding spans devices this process
+    cannot address; every process then passes the same values and each places the
+    slices its own devices hold (``jax.make_array_from_callback``).
+    """
+    if sharding.is_fully_addressable:
+        return jax.device_put(tree, sharding)
+
+    def one(a):
+        a = np.asarray(a)
+        return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
+
+    return jax.tree.map(one, tree)
+
+
+def _fetch(tree: Any) -> Any:
+    """NumPy copies of arrays on the host; arrays spread over several processes are
+    gathered first, so every process gets the whole value."""
+    if all(getattr(a, "is_fully_addressable", True) for a in jax.tree.leaves(tree)):
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _put_keys(keys: jax.Array, sharding: NamedSharding) -> jax.Array:
+    """Typed PRNG keys onto ``sharding`` (through their raw key data)."""
+    impl = jax.random.key_impl(keys)
+    data = _put(np.asarray(jax.random.key_data(keys)), sharding)
+    return jax.random.wrap_key_data(data, impl=impl)
+
+
 def restarts(
     key: PRNGKey,
     model: Any,
@@ -464,7 +498,11 @@ def _run_study(
     model, (xt, yt), val = prepare_inputs(model, train, val, config0)
     m = len(configs)
     total = m * n
-    devices = _default_devices(devices)[:total]  # fewer members than devices: no padding
+    devices = _default_devices(devices)
+    if jax.process_count() == 1:
+        # fewer members than devices: use fewer devices rather than pad. Across
+        # processes every process must own a device of the mesh, so pad instead.
+        devices = devices[:total]
     d = len(devices)
     chunk = min(total, DEFAULT_CHUNK) if chunk_size is None else chunk_size
     chunk = v.check_static_int("chunk_size", chunk, 1)
@@ -478,8 +516,8 @@ def _run_study(
     mesh = Mesh(np.array(devices), ("members",))
     shard = NamedSharding(mesh, P("members"))
     repl = NamedSharding(mesh, P())
-    train_d = jax.device_put((xt, yt), repl)
-    val_d = None if val is None else jax.device_put(val, repl)
+    train_d = _put((xt, yt), repl)
+    val_d = None if val is None else _put(val, repl)
     # member p = (config p // n, restart p % n)
     cfg_idx = np.arange(total) // n
     rst_idx = np.arange(total) % n
@@ -490,17 +528,17 @@ def _run_study(
         tag["chunk"] = str(chunk)
 
     outs = []
-    with progress_bar(n_chunks * config0.epochs, enabled=progress, desc="study") as bar:
+    bar_on = progress and jax.process_index() == 0  # one bar, in the first process
+    with progress_bar(n_chunks * config0.epochs, enabled=bar_on, desc="study") as bar:
         for c in range(n_chunks):
             members = np.arange(c * chunk, (c + 1) * chunk) % total  # pad by wrapping
-            keys = _member_keys(key, jnp.asarray(rst_idx[members]))
-            cfgs = jax.device_put(_take(stacked, cfg_idx[members]), shard)
-            keys = jax.device_put(keys, shard)
+            keys = _put_keys(_member_keys(key, jnp.asarray(rst_idx[members])), shard)
+            cfgs = _put(_take(stacked, cfg_idx[members]), shard)
             states = _run_chunk(
                 keys, cfgs, train_d, val_d, statics, config0.epochs, bar, checkpoint_dir, tag, c
             )
             real = (c * chunk + np.arange(chunk)) < total
-            host = jax.device_get(_keys_to_data(result_from_state(states)))
+            host = _fetch(_keys_to_data(result_from_state(states)))
             outs.append(_take(host, np.flatnonzero(real)))
     results = jax.tree.map(lambda *xs: np.concatenate(xs).reshape((m, n, *xs[0].shape[1:])), *outs)
     losses = np.asarray(results.state.early.best_loss, np.float64)
@@ -519,6 +557,18 @@ def _run_study(
     )
 
 
+CALL_SECONDS = 0.25
+"""Seconds of training per call when a study runs in chunks of epochs (progress)."""
+
+
+def _next_step(step: int, seconds: float, save_s: float) -> int:
+    """Epochs for the next call, so that a call takes about :data:`CALL_SECONDS`, and
+    at least five times as long as a checkpoint save (saves then cost at most ~20%).
+    Grows at most 4x per call, so one noisy measurement cannot overshoot far."""
+    target = max(CALL_SECONDS, 5 * save_s)
+    return max(1, min(4 * step, int(step * target / max(seconds, 1e-6))))
+
+
 def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag, c):
     import time
 
@@ -531,32 +581,38 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
 
         sub = os.path.join(checkpoint_dir, f"members_{c:05d}")
         like = jax.eval_shape(lambda k, cf: _vinit_jit(k, cf, **statics), keys, cfgs)
-        states = restore_latest(sub, like, tag)
-        if states is not None:
-            states = jax.device_put(states, jax.tree.map(lambda _: keys.sharding, states))
+        like = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=keys.sharding), like
+        )
+        states = restore_latest(sub, like, tag)  # restored onto the members' sharding
         save = lambda st: save_state(sub, st, tag)
     if states is None:
         states = _vinit_jit(keys, cfgs, **statics)
-    done = int(np.min(np.asarray(states.epoch)))
+    done = int(np.min(_fetch(states.epoch)))
     bar.update(done)
     # one call for the whole fit unless progress or checkpoints need chunks of epochs
     chunked = save is not None or not isinstance(bar, _NoBar)
     step, calls = (max(1, epochs // 50) if chunked else epochs), 0
     while True:
-        running = ~np.asarray(states.stopped) & (np.asarray(states.epoch) < epochs)
+        stopped, epoch = _fetch((states.stopped, states.epoch))
+        running = ~stopped & (epoch < epochs)
         bar.set_postfix(running=f"{int(running.sum())}/{running.size}", refresh=False)
         if not running.any():
             break
         until = min(done + step, epochs)
         t0 = time.perf_counter()
         states = _vrun_jit(states, cfgs, train, val, until, mesh=keys.sharding.mesh, **statics)
+        jax.block_until_ready(states)  # dispatch is asynchronous: time the work itself
         seconds = time.perf_counter() - t0
         calls += 1
-        if calls > 1 and save is None:  # adapt to ~0.25 s per call; checkpoints keep step
-            step = max(1, int(step * 0.25 / max(seconds, 1e-6)))
         bar.update(until - done)
         done = until
+        save_s = 0.0
         if save is not None:
+            t0 = time.perf_counter()
             save(states)
+            save_s = time.perf_counter() - t0
+        if calls > 1:  # the first call compiles
+            step = _next_step(step, seconds, save_s)
     bar.update(epochs - done)
     return states

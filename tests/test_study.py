@@ -270,3 +270,14 @@ def test_epochs_per_check_does_not_change_the_numbers(key, splits):
     assert int(jnp.max(outs[0].epoch)) <= 27
     for a, b in zip(jax.tree.leaves(outs[0]), jax.tree.leaves(outs[1]), strict=True):
         np.testing.assert_allclose(raw(a), raw(b), rtol=1e-6, atol=1e-7)
+
+
+def test_call_length_adapts_to_the_target_and_to_checkpoint_saves():
+    # a call of 10 epochs took 0.05 s: 5x more epochs would take the 0.25 s target,
+    # but growth is capped at 4x per call
+    assert study._next_step(10, 0.05, 0.0) == 40
+    assert study._next_step(10, 0.125, 0.0) == 20
+    assert study._next_step(10, 1.0, 0.0) == 2  # too long: shrink
+    assert study._next_step(1, 10.0, 0.0) == 1  # never below one epoch
+    # a save of 0.2 s: calls of at least 1 s, so saves cost at most ~20%
+    assert study._next_step(10, 0.5, 0.2) == 20

@@ -1,0 +1,232 @@
+"""Studies across processes (jax.distributed over gloo on 127.0.0.1) and the launcher.
+
+The multi-process tests start real processes (``python -m jaxnn.distributed``) on
+the loopback address, at ports chosen free at run time, and are marked
+``distributed`` (``pytest -m distributed`` runs only them).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jaxnn import distributed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
+sys.path.insert(0, os.path.dirname(WORKER))
+import distributed_worker  # noqa: E402
+
+
+def _gloo_missing() -> str | None:
+    try:
+        from jax._src.lib import _jax
+    except ImportError:  # pragma: no cover - other jaxlib layouts
+        return "this jaxlib has no CPU collectives module"
+    if not hasattr(_jax, "make_gloo_tcp_collectives"):
+        return "this jaxlib was built without gloo CPU collectives"
+    return None
+
+
+needs_gloo = pytest.mark.skipif(
+    _gloo_missing() is not None, reason=f"gloo not available: {_gloo_missing()}"
+)
+
+
+def _launch(tmp_path, name, processes, *extra, devices=1):
+    """Start the worker under the local launcher; returns (Popen, output path, npz path)."""
+    out = tmp_path / f"{name}.npz"
+    log = tmp_path / f"{name}.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jaxnn.distributed",
+        "--local-processes",
+        str(processes),
+        "--devices-per-process",
+        str(devices),
+        "--",
+        sys.executable,
+        WORKER,
+        str(out),
+        *extra,
+    ]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    handle = open(log, "w")
+    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    proc.log_handle = handle
+    return proc, log, out
+
+
+def _finish(proc, log, timeout=240):
+    try:
+        code = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.log_handle.close()
+    return code, log.read_text()
+
+
+def _single_process(checkpoint_dir=None):
+    study = distributed_worker.study(distributed_worker.EPOCHS, checkpoint_dir)
+    return distributed_worker.arrays(study)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    """The study in this process (one device), uninterrupted: what every run must end with."""
+    return _single_process()
+
+
+def _assert_same(got, want):
+    assert set(got) >= set(want)
+    for k, v in want.items():
+        np.testing.assert_allclose(got[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+# --- the launcher and the settings, without JAX's runtime ------------------------
+
+
+def test_launcher_prefixes_output_and_returns_the_coordinators_status():
+    out = io.StringIO()
+    code = distributed.launch_local(
+        [
+            sys.executable,
+            "-c",
+            "import os; i = os.environ['JAXNN_PROCESS_ID']; "
+            "print('hello from', i, os.environ['JAXNN_NUM_PROCESSES'], "
+            "os.environ['JAX_COORDINATOR_ADDRESS'].startswith('127.0.0.1:')); "
+            "raise SystemExit(int(i) * 3)",
+        ],
+        3,
+        out=out,
+    )
+    lines = out.getvalue().splitlines()
+    for i in range(3):
+        assert f"[p{i}] hello from {i} 3 True" in lines
+    # process 0 succeeded but the others did not: not a success (1), and the
+    # launcher says which failed first
+    assert code == 1
+    assert any("process 1 of 3 exited with status 3" in line for line in lines) or any(
+        "process 2 of 3 exited with status 6" in line for line in lines
+    )
+
+
+def test_launcher_stops_the_others_within_the_grace_period():
+    out = io.StringIO()
+    start = time.monotonic()
+    code = distributed.launch_local(
+        [
+            sys.executable,
+            "-c",
+            "import os, time, sys\n"
+            "if os.environ['JAXNN_PROCESS_ID'] == '1': sys.exit(5)\n"
+            "time.sleep(600)",
+        ],
+        2,
+        grace_s=1.0,
+        out=out,
+    )
+    assert time.monotonic() - start < 30
+    assert code == 128 + signal.SIGKILL  # process 0 was killed after the grace period
+    text = out.getvalue()
+    assert "process 1 of 2 exited with status 5 first" in text
+    assert "process 0 then was killed by SIGKILL" in text
+
+
+def test_launcher_rejects_no_processes():
+    with pytest.raises(ValueError, match="num_processes must be >= 1"):
+        distributed.launch_local([sys.executable, "-c", "pass"], 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(num_processes=2, process_id=2), r"process_id must be in \[0, 2\)"),
+        (dict(num_processes=0), "num_processes must be >= 1"),
+        (dict(num_processes=2, process_id=0, heartbeat_timeout=0), "heartbeat_timeout"),
+    ],
+)
+def test_initialize_rejects_bad_settings_before_starting_anything(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        distributed.initialize("127.0.0.1:1", **kwargs)
+
+
+def test_initialize_names_a_bad_environment_variable(monkeypatch):
+    monkeypatch.setenv(distributed.ENV_NUM_PROCESSES, "two")
+    with pytest.raises(ValueError, match="JAXNN_NUM_PROCESSES must be an integer"):
+        distributed.initialize("127.0.0.1:1")
+
+
+def test_initialize_after_jax_started_says_it_must_come_first():
+    jax.devices()  # the backend is running in this test process
+    with pytest.raises(RuntimeError, match="before any other JAX work"):
+        distributed.initialize("127.0.0.1:1", num_processes=1, process_id=0)
+
+
+def test_free_port_is_bindable_on_loopback():
+    import socket
+
+    port = distributed.free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+# --- two processes on 127.0.0.1 ---------------------------------------------------
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_two_processes_end_with_the_single_process_summary_and_best_params(tmp_path, uninterrupted):
+    proc, log, out = _launch(tmp_path, "two", 2)
+    code, text = _finish(proc, log)
+    assert code == 0, text
+    assert "[p1] process 1 of 2: done" in text
+    got = dict(np.load(out))
+    assert int(got.pop("devices")) == 2
+    _assert_same(got, uninterrupted)
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_a_lost_process_stops_the_other_and_the_study_resumes(tmp_path, uninterrupted):
+    """Kill process 1 once a checkpoint exists: process 0 stops non-zero within the
+    heartbeat timeout with a message naming process 1; the study then resumes from
+    the checkpoint, in one process, and ends with the uninterrupted numbers."""
+    ckpt = tmp_path / "ckpt"
+    proc, log, out = _launch(tmp_path, "killed", 2, "--checkpoint-dir", str(ckpt))
+    pid_file = tmp_path / "killed.npz.pid1"
+    deadline = time.monotonic() + 180
+    saved = lambda: (
+        ckpt.is_dir() and any(name.isdigit() for sub in ckpt.iterdir() for name in os.listdir(sub))
+    )
+    while not (pid_file.exists() and saved()):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no checkpoint within 180 s"
+        time.sleep(0.1)
+    killed_at = time.monotonic()
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    code, text = _finish(proc, log, timeout=distributed_worker.HEARTBEAT_S + 60)
+    stopped_after = time.monotonic() - killed_at
+    assert code != 0, text
+    assert stopped_after < distributed_worker.HEARTBEAT_S + 60
+    assert "process 1 of 2 was killed by SIGKILL first" in text
+    # JAX's own message in process 0 names the lost process (task 1)
+    assert "stopped sending heartbeats" in text, text
+    assert not out.exists()
+
+    # the last checkpoint is partway through, and resuming it in one process (one
+    # device: another layout of the members) ends with the uninterrupted numbers
+    steps = [int(name) for name in os.listdir(ckpt / "members_00000") if name.isdigit()]
+    assert 0 < max(steps) < 8 * distributed_worker.EPOCHS  # epochs summed over 8 members
+    _assert_same(_single_process(str(ckpt)), uninterrupted)
