@@ -22,8 +22,16 @@ the host after every chunk.
 Several devices on one CPU: XLA sees one CPU device unless
 ``XLA_FLAGS=--xla_force_host_platform_device_count=K`` is set before jax is
 imported. jaxnn never sets it on import; ``python -m experiments restarts`` sets
-it for its own process. On several hosts, call ``jax.distributed.initialize()`` in
-every process first: ``jax.devices()`` then lists all processes' devices.
+it for its own process.
+
+Several processes (hosts): after :func:`jaxnn.distributed.initialize` in every
+process, ``jax.devices()`` lists every process's devices and the members are
+sharded over all of them. Every process calls the study with the same arguments;
+host values are placed with ``jax.make_array_from_callback`` (each process fills
+its own devices' slices), the members' progress and the results are gathered with
+``process_allgather``, so every process returns the whole :class:`StudyResult`.
+The loop makes the same calls in every process: the length of each call of epochs
+is process 0's choice, broadcast to the others.
 """
 
 from __future__ import annotations
@@ -535,7 +543,17 @@ def _run_study(
             keys = _put_keys(_member_keys(key, jnp.asarray(rst_idx[members])), shard)
             cfgs = _put(_take(stacked, cfg_idx[members]), shard)
             states = _run_chunk(
-                keys, cfgs, train_d, val_d, statics, config0.epochs, bar, checkpoint_dir, tag, c
+                keys,
+                cfgs,
+                train_d,
+                val_d,
+                statics,
+                config0.epochs,
+                bar,
+                progress,
+                checkpoint_dir,
+                tag,
+                c,
             )
             real = (c * chunk + np.arange(chunk)) < total
             host = _fetch(_keys_to_data(result_from_state(states)))
@@ -569,10 +587,14 @@ def _next_step(step: int, seconds: float, save_s: float) -> int:
     return max(1, min(4 * step, int(step * target / max(seconds, 1e-6))))
 
 
-def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag, c):
-    import time
+def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
+    """Train one chunk of members to the end, in calls of some epochs each.
 
-    from jaxnn.progress import _NoBar
+    Across processes every process must make the same calls: whether to run in
+    chunks depends only on the arguments (the same everywhere), and the length of
+    the next call is process 0's choice, broadcast to the others.
+    """
+    import time
 
     states = None
     save = None
@@ -591,7 +613,7 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
     done = int(np.min(_fetch(states.epoch)))
     bar.update(done)
     # one call for the whole fit unless progress or checkpoints need chunks of epochs
-    chunked = save is not None or not isinstance(bar, _NoBar)
+    chunked = save is not None or progress
     step, calls = (max(1, epochs // 50) if chunked else epochs), 0
     while True:
         stopped, epoch = _fetch((states.stopped, states.epoch))
@@ -614,5 +636,9 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, checkpoint_dir, tag
             save_s = time.perf_counter() - t0
         if calls > 1:  # the first call compiles
             step = _next_step(step, seconds, save_s)
+            if jax.process_count() > 1:
+                from jax.experimental import multihost_utils
+
+                step = int(multihost_utils.broadcast_one_to_all(np.int32(step)))
     bar.update(epochs - done)
     return states
