@@ -129,6 +129,12 @@ def initialize(
     if jax.distributed.is_initialized():
         raise RuntimeError("jax.distributed is already initialized in this process.")
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    joined = threading.Event()
+    threading.Thread(
+        target=_say_if_not_joined,
+        args=(joined, initialization_timeout, coordinator_address, num_processes, process_id),
+        daemon=True,
+    ).start()
     try:
         jax.distributed.initialize(
             coordinator_address=coordinator_address,
@@ -144,6 +150,24 @@ def initialize(
             f"jaxnn.distributed.initialize: {e} It must be called before any other JAX "
             "work in the process (creating arrays or listing devices starts JAX)."
         ) from e
+    finally:
+        joined.set()
+
+
+def _say_if_not_joined(joined, timeout, address, num_processes, process_id) -> None:
+    """Name the problem on stderr when joining times out: JAX then stops the process
+    from C++ (``DEADLINE_EXCEEDED``), where Python cannot raise a clearer error."""
+    if joined.wait(timeout):
+        return
+    who = "" if process_id is None else f"process {process_id}"
+    who += "" if num_processes is None else f" of {num_processes}"
+    sys.stderr.write(
+        f"jaxnn.distributed: {who or 'this process'}: not every process joined the "
+        f"coordinator {address or '(detected by JAX)'} within {timeout} s "
+        "(initialization_timeout); a process never started, or cannot reach the "
+        "coordinator. JAX stops this process now.\n"
+    )
+    sys.stderr.flush()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -230,3 +230,26 @@ def test_a_lost_process_stops_the_other_and_the_study_resumes(tmp_path, uninterr
     steps = [int(name) for name in os.listdir(ckpt / "members_00000") if name.isdigit()]
     assert 0 < max(steps) < 8 * distributed_worker.EPOCHS  # epochs summed over 8 members
     _assert_same(_single_process(str(ckpt)), uninterrupted)
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_a_process_that_never_arrives_stops_the_other_with_a_clear_message():
+    """Process 0 of 2 alone: it stops non-zero soon after the join timeout, naming it."""
+    timeout = 3
+    code = (
+        "import jaxnn; jaxnn.distributed.initialize("
+        f"'127.0.0.1:{distributed.free_port()}', 2, 0, initialization_timeout={timeout})"
+    )
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    assert done.returncode != 0
+    assert time.monotonic() - start < timeout + 60
+    assert "process 0 of 2: not every process joined the coordinator 127.0.0.1:" in done.stderr
+    assert f"within {timeout} s" in done.stderr
