@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
 .PHONY: run test lint format bench clean
 
@@ -27,8 +28,14 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: $(STAMP)
-	$(PY) -m experiments bench fit
+# The peer benchmark needs the peers' libraries (torch, flax, equinox): a separate
+# install, so that `make test` never pulls them in.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,experiments,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m experiments bench
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
