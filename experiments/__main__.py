@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "name",
         nargs="?",
-        choices=["fit", "restarts"],
+        choices=["fit", "restarts", "distributed"],
         help="none: the peer comparison (W1-W3, every peer in its own process, "
         "report.md); fit: jaxnn.fit vs a hand-written loop; restarts: the W1 restart "
-        "study in one process",
+        "study in one process; distributed: W1 at N = 128 in two processes vs one",
     )
     bench.add_argument("--host-devices", type=int, default=0, help="XLA CPU devices (restarts)")
     bench.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             from experiments.bench_fit import main as bench_fit
 
             bench_fit(quick=args.quick, out=args.out)
+        elif args.name == "distributed":
+            from experiments.bench_distributed import main as bench_distributed
+
+            bench_distributed(quick=args.quick, out=args.out, repeats=args.repeats)
         else:
             _host_devices(args.host_devices)
             from experiments.bench_restarts import main as bench_restarts

@@ -253,3 +253,19 @@ def test_a_process_that_never_arrives_stops_the_other_with_a_clear_message():
     assert time.monotonic() - start < timeout + 60
     assert "process 0 of 2: not every process joined the coordinator 127.0.0.1:" in done.stderr
     assert f"within {timeout} s" in done.stderr
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_distributed_benchmark_quick_run_prints_both_ways(tmp_path, capsys):
+    from experiments.__main__ import main
+
+    assert main(["bench", "distributed", "--quick", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 process x 2 devices" in printed and "2 processes x 1 device" in printed
+    import json
+
+    saved = json.loads((tmp_path / "distributed.json").read_text())
+    assert saved["summary"]["2x1"]["gathers"] >= 2  # progress checks and the results
+    assert saved["runs"]["2x1"][0]["processes"] == 2
+    assert saved["runs"]["1x2"][0]["devices"] == 2
