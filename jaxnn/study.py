@@ -381,8 +381,9 @@ def restarts(
         devices,
         progress,
         checkpoint_dir,
+        restarts_only=True,
     )
-    return study._replace(results=jax.tree.map(lambda a: a[0], study.results))
+    return study
 
 
 def sweep(
@@ -494,7 +495,10 @@ def _run_study(
     devices,
     progress,
     checkpoint_dir,
+    restarts_only=False,
 ):
+    """The study of M configs x N restarts; results' leading axes (N,) when
+    ``restarts_only`` (M = 1) and (M, N) otherwise."""
     from jaxnn.progress import progress_bar
 
     n = v.check_static_int("n (restarts)", n, 1)
@@ -506,6 +510,7 @@ def _run_study(
     model, (xt, yt), val = prepare_inputs(model, train, val, config0)
     m = len(configs)
     total = m * n
+    lead = (n,) if restarts_only else (m, n)
     devices = _default_devices(devices)
     if jax.process_count() == 1:
         # fewer members than devices: use fewer devices rather than pad. Across
@@ -555,15 +560,21 @@ def _run_study(
                 tag,
                 c,
             )
-            real = (c * chunk + np.arange(chunk)) < total
-            host = _fetch(_keys_to_data(result_from_state(states)))
-            outs.append(_take(host, np.flatnonzero(real)))
-    results = jax.tree.map(lambda *xs: np.concatenate(xs).reshape((m, n, *xs[0].shape[1:])), *outs)
-    losses = np.asarray(results.state.early.best_loss, np.float64)
-    results = jax.device_put(results)  # one transfer for the whole tree
-    results = results._replace(
-        state=results.state._replace(key=jax.random.wrap_key_data(results.state.key))
-    )
+            if d == 1:  # stays on its device; assembled there below
+                outs.append(result_from_state(states))
+            else:  # on the host (every member, in every process), one transfer per chunk
+                outs.append(_fetch(_keys_to_data(result_from_state(states))))
+    if d == 1:  # one program, no round trip through the host (e.g. one GPU)
+        results = _assemble_jit(outs, lead)
+    else:
+        results = jax.tree.map(
+            lambda *xs: np.concatenate(xs)[:total].reshape(lead + xs[0].shape[1:]), *outs
+        )
+        results = jax.device_put(results)  # one transfer for the whole tree
+        results = results._replace(
+            state=results.state._replace(key=jax.random.wrap_key_data(results.state.key))
+        )
+    losses = np.asarray(results.state.early.best_loss, np.float64).reshape(m, n)
     summary = summarize(losses, tol)
     flat = int(np.argmin(losses))
     return StudyResult(
@@ -585,6 +596,18 @@ def _next_step(step: int, seconds: float, save_s: float) -> int:
     Grows at most 4x per call, so one noisy measurement cannot overshoot far."""
     target = max(CALL_SECONDS, 5 * save_s)
     return max(1, min(4 * step, int(step * target / max(seconds, 1e-6))))
+
+
+def _assemble(chunks: list[Any], shape: tuple[int, ...]) -> Any:
+    """The chunks' members concatenated, the padding (at the end) dropped, and the
+    leading axis reshaped to ``shape``: (N,) or (M, N)."""
+    total = math.prod(shape)
+    return jax.tree.map(
+        lambda *xs: jnp.concatenate(xs)[:total].reshape(shape + xs[0].shape[1:]), *chunks
+    )
+
+
+_assemble_jit = jax.jit(_assemble, static_argnums=1)
 
 
 def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
