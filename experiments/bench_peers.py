@@ -538,13 +538,16 @@ def render_report(results: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
     mem = f", {m['memory_bytes'] / 2**30:.0f} GiB" if m.get("memory_bytes") else ""
     loads = spread([r["load_1min"] for r in results.get("runs", []) if "load_1min" in r])
-    load = (
-        f" Load average (1 min) at the start of the runs: {loads['min']:.1f}–"
-        f"{loads['max']:.1f} (the benchmark's own runs count in it; well above the core "
-        "count, other work shared the machine and the timings are noisy)."
-        if loads["count"]
-        else ""
-    )
+    load = ""
+    if loads["count"]:
+        # the benchmark's previous run still counts in the 1-minute average, so up
+        # to about one per core is its own work
+        busy = loads["max"] > 1.5 * (m.get("cpu_count") or 1)
+        load = (
+            f" Load average (1 min) at the start of the runs: {loads['min']:.1f}–"
+            f"{loads['max']:.1f} (the benchmark's own runs count in it"
+            + ("; other work shared the machine, so the timings are noisy)." if busy else ").")
+        )
     lines = [
         "# Peer benchmark"
         + (" (quick smoke run: small sizes, not for comparison)" if results.get("quick") else ""),

@@ -65,7 +65,7 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
         warmup_s=max(first - seconds, 0.0) if warmup else 0.0,
         final_losses=final,
         timed_restarts=n,
-        note=f"jaxnn.restarts over {len(jax.devices())} host devices",
+        note=f"jaxnn.restarts over {min(n, len(jax.devices()))} host device(s)",
     )
 
 
