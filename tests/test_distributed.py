@@ -202,7 +202,7 @@ def test_two_processes_end_with_the_single_process_summary_and_best_params(tmp_p
 def test_a_lost_process_stops_the_other_and_the_study_resumes(tmp_path, uninterrupted):
     """Kill process 1 once a checkpoint exists: process 0 stops non-zero within the
     heartbeat timeout with a message naming process 1; the study then resumes from
-    the checkpoint, in one process, and ends with the uninterrupted numbers."""
+    the checkpoint and ends with the uninterrupted numbers."""
     ckpt = tmp_path / "ckpt"
     proc, log, out = _launch(tmp_path, "killed", 2, "--checkpoint-dir", str(ckpt))
     pid_file = tmp_path / "killed.npz.pid1"
@@ -225,11 +225,44 @@ def test_a_lost_process_stops_the_other_and_the_study_resumes(tmp_path, uninterr
     assert "stopped sending heartbeats" in text, text
     assert not out.exists()
 
-    # the last checkpoint is partway through, and resuming it in one process (one
-    # device: another layout of the members) ends with the uninterrupted numbers
+    # the last checkpoint is partway through, and two processes resume from it and
+    # end with the uninterrupted numbers
     steps = [int(name) for name in os.listdir(ckpt / "members_00000") if name.isdigit()]
     assert 0 < max(steps) < 8 * distributed_worker.EPOCHS  # epochs summed over 8 members
-    _assert_same(_single_process(str(ckpt)), uninterrupted)
+    proc, log, out = _launch(tmp_path, "resumed", 2, "--checkpoint-dir", str(ckpt))
+    code, text = _finish(proc, log)
+    assert code == 0, text
+    got = dict(np.load(out))
+    got.pop("devices")
+    _assert_same(got, uninterrupted)
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_a_one_process_study_stopped_partway_resumes_in_two_processes(
+    tmp_path, uninterrupted, monkeypatch
+):
+    from jaxnn import study
+
+    original, calls = study._vrun_jit, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    ckpt = tmp_path / "ckpt"
+    monkeypatch.setattr(study, "_vrun_jit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _single_process(str(ckpt))
+    monkeypatch.setattr(study, "_vrun_jit", original)
+    proc, log, out = _launch(tmp_path, "resumed", 2, "--checkpoint-dir", str(ckpt))
+    code, text = _finish(proc, log)
+    assert code == 0, text
+    got = dict(np.load(out))
+    assert int(got.pop("devices")) == 2
+    _assert_same(got, uninterrupted)
 
 
 @pytest.mark.distributed
