@@ -16,8 +16,10 @@ count; padding members are discarded). A member's working set is its params abou
 six times over (params, gradients, momentum, best params, update, previous), plus
 activations and their gradients, about ``3 * 4 * n * sum(hidden sizes)`` bytes for
 a full batch of n (``batch_size * ...`` for mini-batches); :func:`member_bytes`
-returns the compiler's own figure. Results (params and histories) are gathered to
-the host after every chunk.
+returns the compiler's own figure. Results (params, histories, final states): on
+a single device they stay there, and the chunks are joined at the end (briefly
+twice the results' size); on several devices they are gathered to the host after
+every chunk and placed on the default device at the end.
 
 Several devices on one CPU: XLA sees one CPU device unless
 ``XLA_FLAGS=--xla_force_host_platform_device_count=K`` is set before jax is
