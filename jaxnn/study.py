@@ -62,6 +62,7 @@ from jaxnn.training import (
     FitResult,
     _check_apply_takes_dropout,
     _checkpoint_tag,
+    feature_major,
     init_state,
     make_plan,
     prepare_data,
@@ -206,7 +207,7 @@ def member_bytes(
             .lower(
                 states,
                 configs,
-                (xt, yt),
+                feature_major((xt, yt)),
                 None,
                 config.epochs,
                 model=model,
@@ -232,7 +233,8 @@ def _vinit(keys, configs, *, model, plan, optimizer):
 def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=None):
     """Run a chunk of members; with a mesh, each device loops over its own members
     (``shard_map``), so no device waits on another's early stopping and the loop
-    needs no cross-device reduction per epoch."""
+    needs no cross-device reduction per epoch. ``train`` and ``val`` come
+    feature-major (:func:`jaxnn.training.feature_major`)."""
 
     on_cpu = (mesh.devices.flat[0] if mesh is not None else jax.devices()[0]).platform == "cpu"
     # CPU: groups of members stay in cache, and testing the loop condition is cheap.
@@ -240,6 +242,7 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     check = 1 if on_cpu else 10
 
     def local(st, cf, tr, va, un):
+        tr, va = feature_major(tr), feature_major(va)  # given (d, n): see feature_major
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
         if size == 1:  # one member: XLA's CPU matmuls batched over 1 are ~1.4x slower
@@ -538,8 +541,8 @@ def _run_study(
     mesh = Mesh(np.array(devices), ("members",))
     shard = NamedSharding(mesh, P("members"))
     repl = NamedSharding(mesh, P())
-    train_d = _put((xt, yt), repl)
-    val_d = None if val is None else _put(val, repl)
+    train_d = _put(feature_major((xt, yt)), repl)  # the layout _vrun takes
+    val_d = None if val is None else _put(feature_major(val), repl)
     # member p = (config p // n, restart p % n)
     cfg_idx = np.arange(total) // n
     rst_idx = np.arange(total) % n

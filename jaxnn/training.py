@@ -464,9 +464,37 @@ def result_from_state(state: FitState) -> FitResult:
     )
 
 
+def feature_major(data: tuple[Array, Array] | None) -> tuple[Array, Array] | None:
+    """``(x, y)`` with ``x`` transposed, (n, d) <-> (d, n); ``None`` stays ``None``.
+
+    The compiled loops take their data feature-major and transpose it back inside
+    (:func:`run_epochs_fm`): XLA cancels that transpose against the MLP's own (it
+    computes feature-major), so the loop never copies ``x``. Given row-major, XLA
+    transposed ``x`` in every epoch: W1 (1024 x 2, 500 epochs) took 160-187 ms
+    against 123 ms.
+    """
+    return None if data is None else (data[0].T, data[1])
+
+
+def run_epochs_fm(
+    state: FitState,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    until: ArrayLike,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """:func:`run_epochs` with ``train`` and ``val`` inputs given as (d, n)
+    (:func:`feature_major`)."""
+    train, val = feature_major(train), feature_major(val)
+    return run_epochs(state, model, config, plan, train, val, until, optimizer)
+
+
 _STATIC = ("model", "plan", "optimizer")
 _init_jit = jax.jit(init_state, static_argnames=_STATIC)
-_run_jit = jax.jit(run_epochs, static_argnames=_STATIC, donate_argnames="state")
+_run_jit = jax.jit(run_epochs_fm, static_argnames=_STATIC, donate_argnames="state")
 
 
 def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Array, Array]:
@@ -622,7 +650,12 @@ def fit(
 
     if not progress and checkpoint_dir is None:
         state = _run_jit(
-            state, config=config, train=(xt, yt), val=val, until=config.epochs, **statics
+            state,
+            config=config,
+            train=feature_major((xt, yt)),
+            val=feature_major(val),
+            until=config.epochs,
+            **statics,
         )
     else:
         tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
@@ -684,6 +717,7 @@ def _run_chunked(state, config, train, val, statics, progress, chunk_epochs, che
 
     from jaxnn.progress import progress_bar
 
+    train, val = feature_major(train), feature_major(val)  # the layout _run_jit takes
     adaptive = chunk_epochs is None and checkpoint_dir is None
     chunk = chunk_epochs or max(1, config.epochs // 50)
     chunk = v.check_static_int("chunk_epochs", chunk, 1)

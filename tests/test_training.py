@@ -107,7 +107,10 @@ def run_until(key, model, config, train, val, until):
     plan = training.make_plan(config, train[0].shape[0], True)
     statics = dict(model=model, plan=plan, optimizer=None)
     state = training._init_jit(key, config=config, **statics)
-    return training._run_jit(state, config=config, train=train, val=val, until=until, **statics)
+    fm = training.feature_major  # the compiled loop's layout
+    return training._run_jit(
+        state, config=config, train=fm(train), val=fm(val), until=until, **statics
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,7 +247,12 @@ def test_dropout_and_shuffling_follow_the_training_key(key):
     plan = training.make_plan(DROP, 50, True)
     statics = dict(model=DROP_MODEL, plan=plan, optimizer=None)
     run = functools.partial(
-        training._run_jit, config=DROP, train=train, val=val, until=3, **statics
+        training._run_jit,
+        config=DROP,
+        train=training.feature_major(train),  # the compiled loop's layout
+        val=training.feature_major(val),
+        until=3,
+        **statics,
     )
     s1 = training._init_jit(key, config=DROP, **statics)
     s2 = training._init_jit(key, config=DROP, **statics)._replace(key=jax.random.key(7))
@@ -529,3 +537,19 @@ def test_dropout_needs_an_apply_that_takes_key_and_dropout(key):
     model = jaxnn.Model(lambda k: {"w": jnp.zeros(3)}, lambda p, x: x @ p["w"])
     with pytest.raises(TypeError, match="dropout"):
         jaxnn.fit(key, model, make_xy(), config=ONE_STEP.replace(dropout=0.5))
+
+
+def test_the_feature_major_loop_is_the_row_major_loop(key):
+    """run_epochs_fm on (d, n) data gives bitwise the state run_epochs gives on (n, d)."""
+    train, val = prepared(DROP_TRAIN, DROP_VAL)
+    plan = training.make_plan(DROP, 50, True)
+    state = training.init_state(key, DROP_MODEL, DROP, plan)
+    assert training.feature_major(train)[0].shape == train[0].shape[::-1]
+    assert training.feature_major(None) is None
+    rows = jax.jit(lambda s, tr, va: training.run_epochs(s, DROP_MODEL, DROP, plan, tr, va, 3))(
+        state, train, val
+    )
+    cols = jax.jit(lambda s, tr, va: training.run_epochs_fm(s, DROP_MODEL, DROP, plan, tr, va, 3))(
+        state, training.feature_major(train), training.feature_major(val)
+    )
+    assert_bitwise(rows, cols)
