@@ -29,6 +29,12 @@ jaxnn (``--xla_force_host_platform_device_count``).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 PEERS = {
     "jaxnn": "jaxnn_study",
     "reference": "reference",
@@ -76,3 +82,10 @@ def w2_result(*, seconds: float, warmup_s: float, test_accuracy: float, note: st
         "test_accuracy": float(test_accuracy),
         "note": note,
     }
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    """``(fn(), wall seconds)``; ``fn`` must block until its results are ready."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0

@@ -33,9 +33,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -43,14 +41,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from experiments.peers import w1_result, w2_result
+from experiments.peers import timed, w1_result, w2_result
 from experiments.peers import workloads as wl
 
 REQUIRES = ("flax", "optax")
 
-T = TypeVar("T")
 
-W1_SEED = 1
 W2_PARAMS_SEED = 0
 W2_DROPOUT_SEED = 1
 W2_SHUFFLE_SEED = 2
@@ -127,18 +123,14 @@ def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> jax.A
     return nnx.vmap(_bce, in_axes=(0, None, None))(model, x, y)
 
 
-def _restart_keys(n: int) -> jax.Array:
-    return jax.vmap(functools.partial(jax.random.fold_in, jax.random.key(W1_SEED)))(jnp.arange(n))
-
-
 def w1(data: dict[str, np.ndarray], n: int, epochs: int, *, warmup: bool = True) -> dict:
     x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
 
     def run() -> np.ndarray:
-        return np.asarray(jax.block_until_ready(_w1_train(_restart_keys(n), x, y, epochs)))
+        return np.asarray(jax.block_until_ready(_w1_train(wl.w1_restart_keys(n), x, y, epochs)))
 
-    first = _seconds(run)[1] if warmup else 0.0
-    losses, seconds = _seconds(run)
+    first = timed(run)[1] if warmup else 0.0
+    losses, seconds = timed(run)
     return w1_result(
         seconds=seconds,
         warmup_s=max(first - seconds, 0.0),
@@ -198,8 +190,8 @@ def w2(data: dict[str, np.ndarray], epochs: int) -> dict:
     def run() -> MLP:
         return _w2_train(x, y, epochs)
 
-    first = _seconds(run)[1]
-    model, seconds = _seconds(run)
+    first = timed(run)[1]
+    model, seconds = timed(run)
     model.eval()
     pred = np.asarray(model(jnp.asarray(data["w2_x_test"])).argmax(-1))
     return w2_result(
@@ -208,9 +200,3 @@ def w2(data: dict[str, np.ndarray], epochs: int) -> dict:
         test_accuracy=float(np.mean(pred == data["w2_y_test"])),
         note="Python loop over an nnx.jit step (nnx.cached_partial); host-side batches",
     )
-
-
-def _seconds(fn: Callable[[], T]) -> tuple[T, float]:
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0

@@ -8,15 +8,14 @@ evaluates the new params' training loss and accuracy on the whole training set
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from experiments.peers import w1_result, w2_result
+from experiments.peers import timed, w1_result, w2_result
 from experiments.peers.workloads import (
     W1_ACTIVATION,
     W1_LR,
     W1_MOMENTUM,
+    W1_SEED,
     W1_SIZES,
     W2_ACTIVATION,
     W2_BATCH,
@@ -31,12 +30,6 @@ from experiments.peers.workloads import (
 REQUIRES = ("jax",)
 
 
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
 def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
     import jax
     import jax.numpy as jnp
@@ -48,13 +41,13 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
     config = jaxnn.FitConfig(learning_rate=W1_LR, momentum=W1_MOMENTUM, epochs=epochs)
 
     def run():
-        study = jaxnn.restarts(jax.random.key(1), model, (x, y), config=config, n=n)
+        study = jaxnn.restarts(jax.random.key(W1_SEED), model, (x, y), config=config, n=n)
         return jax.block_until_ready(study)
 
     first = 0.0
     if warmup:
-        _, first = _timed(run)
-    study, seconds = _timed(run)
+        _, first = timed(run)
+    study, seconds = timed(run)
     # The history's last training loss is the final params' mean BCE on the whole set
     # (no penalty in W1); index by epochs_run in case a member stopped (diverged).
     hist = np.asarray(study.results.history.train_loss)
@@ -94,8 +87,8 @@ def w2(data, epochs: int) -> dict:
     def run():
         return jax.block_until_ready(jaxnn.fit(jax.random.key(0), model, (x, y), config=config))
 
-    _, first = _timed(run)
-    result, seconds = _timed(run)
+    _, first = timed(run)
+    result, seconds = timed(run)
     _, acc = jaxnn.evaluate("multiclass", model.apply(result.params, xt), yt)
     return w2_result(
         seconds=seconds,

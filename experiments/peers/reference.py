@@ -15,11 +15,9 @@ its history), so the per-epoch work is the same.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from experiments.peers import w1_result, w2_result
+from experiments.peers import timed, w1_result, w2_result
 from experiments.peers.workloads import (
     W1_LR,
     W1_MOMENTUM,
@@ -31,15 +29,10 @@ from experiments.peers.workloads import (
     W2_LR,
     W2_MOMENTUM,
     W2_SIZES,
+    w1_restart_keys,
 )
 
 REQUIRES = ("jax", "optax")
-
-
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
@@ -52,8 +45,7 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
 
     assert tuple(SIZES) == tuple(W1_SIZES)
     x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
-    key = jax.random.key(1)
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
+    keys = w1_restart_keys(n)
     devices = jax.devices()
     sharded = n % len(devices) == 0
     if sharded:
@@ -66,8 +58,8 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
 
     first = 0.0
     if warmup:
-        _, first = _timed(run)
-    (_, (losses, _)), seconds = _timed(run)
+        _, first = timed(run)
+    (_, (losses, _)), seconds = timed(run)
     where = f"restarts sharded over {len(devices)} host devices" if sharded else "one device"
     return w1_result(
         seconds=seconds,
@@ -150,8 +142,8 @@ def w2(data, epochs: int) -> dict:
     def run():
         return jax.block_until_ready(fit(jax.random.key(0)))
 
-    _, first = _timed(run)
-    (params, _), seconds = _timed(run)
+    _, first = timed(run)
+    (params, _), seconds = timed(run)
     acc = jnp.mean((jnp.argmax(apply(params, xt), -1) == yt).astype(jnp.float32))
     return w2_result(
         seconds=seconds,

@@ -57,6 +57,19 @@ W3_SECONDS = 60.0
 W3_BYTES = 8 * 2**30
 
 
+W1_SEED = 1
+
+
+def w1_restart_keys(n: int):
+    """JAX peers' restart keys: restart i trains from ``fold_in(key(W1_SEED), i)``
+    (what ``jaxnn.restarts(jax.random.key(W1_SEED), ...)`` uses)."""
+    import jax
+    import jax.numpy as jnp
+
+    key = jax.random.key(W1_SEED)
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
+
+
 def w1_flops_per_restart_epoch(n_points: int) -> int:
     """``6 n W``: forward 2nW and backward 4nW multiply-adds x2 (W = weights)."""
     weights = sum(a * b for a, b in itertools.pairwise(W1_SIZES))
