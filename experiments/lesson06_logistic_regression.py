@@ -120,7 +120,9 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         jaxnn.MLP((30, 1)),
         train,
         val,
-        jaxnn.FitConfig(learning_rate=BC_RATE, epochs=BC_EPOCHS[mode]),
+        jaxnn.FitConfig(
+            learning_rate=BC_RATE, epochs=BC_EPOCHS[mode], train_metrics="end_of_epoch"
+        ),
         zipped={"l2": l2s},
     )
     hist = jax.device_get(study.results.history)

@@ -44,7 +44,9 @@ EPOCHS = 100  # the course lab's epochs
 NET = jaxnn.MLP((2, 1))  # no hidden layer: logistic regression, one line w·x + b = 0
 # One update per point for both rules, as in the course's lab (jaxnn.fit reshuffles the
 # order every epoch, as perceptron_fit does).
-CONFIG = jaxnn.FitConfig(learning_rate=LEARNING_RATE, epochs=EPOCHS, batch_size=1)
+CONFIG = jaxnn.FitConfig(
+    learning_rate=LEARNING_RATE, epochs=EPOCHS, batch_size=1, train_metrics="end_of_epoch"
+)
 FRESH_AGREEMENT = 0.95  # "they agree": on new points from the same blobs, 19 in 20 at least
 
 _blobs = jax.jit(partial(jaxnn.data.make_blobs, n=N_POINTS, noise=BLOB_NOISE))

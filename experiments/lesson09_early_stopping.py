@@ -43,7 +43,9 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
     train = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 0), N_TRAIN, noise=NOISE))
     val = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 1), N_VAL, noise=NOISE))
     model = jaxnn.MLP((2, *HIDDEN, 1))
-    base = jaxnn.FitConfig(learning_rate=RATE, momentum=MOMENTUM, epochs=epochs)
+    base = jaxnn.FitConfig(
+        learning_rate=RATE, momentum=MOMENTUM, epochs=epochs, train_metrics="end_of_epoch"
+    )
     fit_key = jax.random.fold_in(key, 2)
     full = jaxnn.fit(fit_key, model, train, val, base)
     early = jaxnn.fit(fit_key, model, train, val, base.replace(patience=PATIENCE))

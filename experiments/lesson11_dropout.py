@@ -72,6 +72,7 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         learning_rate=LEARNING_RATE,
         momentum=MOMENTUM,
         epochs=QUICK_EPOCHS if quick else EPOCHS,
+        train_metrics="end_of_epoch",  # train and val at the same params, no dropout
     )
     s = jaxnn.sweep(
         jax.random.fold_in(key, 2),

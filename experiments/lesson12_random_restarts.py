@@ -43,7 +43,11 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
     x, y = make_xor(jax.random.fold_in(key, 0), N_POINTS, noise=XOR_NOISE)
     x = standardize(x)
     model = jaxnn.MLP(SIZES, ACTIVATION)
-    config = jaxnn.FitConfig(learning_rate=LEARNING_RATE, epochs=QUICK_EPOCHS if quick else EPOCHS)
+    config = jaxnn.FitConfig(
+        learning_rate=LEARNING_RATE,
+        epochs=QUICK_EPOCHS if quick else EPOCHS,
+        train_metrics="end_of_epoch",
+    )
     n = QUICK_RESTARTS if quick else RESTARTS
     s = jaxnn.restarts(jax.random.fold_in(key, 1), model, (x, y), config=config, n=n, tol=TOL)
     losses = np.asarray(s.losses[0])

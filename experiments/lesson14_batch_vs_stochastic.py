@@ -59,7 +59,12 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
     epochs = EPOCHS_QUICK if quick else EPOCHS
     curves, metrics = {}, {"n_train": n, "target_loss": TARGET_LOSS}
     for name, bs in BATCH.items():
-        cfg = jaxnn.FitConfig(learning_rate=LEARNING_RATE[name], epochs=epochs[name], batch_size=bs)
+        cfg = jaxnn.FitConfig(
+            learning_rate=LEARNING_RATE[name],
+            epochs=epochs[name],
+            batch_size=bs,
+            train_metrics="end_of_epoch",
+        )
         warm = jaxnn.fit(jax.random.fold_in(key, 1), model, (x, y), config=cfg)  # compiles
         t0 = time.perf_counter()
         res = jaxnn.fit(jax.random.fold_in(key, 2), model, (x, y), config=cfg)

@@ -41,7 +41,11 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
     x = jaxnn.data.standardize(x)
     model = jaxnn.MLP((2, *HIDDEN, 1), activation="tanh")
     base = jaxnn.FitConfig(
-        learning_rate=LEARNING_RATE, epochs=epochs, batch_size=BATCH_SIZE, decay="exponential"
+        learning_rate=LEARNING_RATE,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        decay="exponential",
+        train_metrics="end_of_epoch",
     )
     study = jaxnn.sweep(
         jax.random.fold_in(key, 1),

@@ -49,7 +49,9 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         jax.random.fold_in(key, 1),
         model,
         (x, y),
-        base=jaxnn.FitConfig(learning_rate=LEARNING_RATE, epochs=epochs),
+        base=jaxnn.FitConfig(
+            learning_rate=LEARNING_RATE, epochs=epochs, train_metrics="end_of_epoch"
+        ),
         grid={"momentum": list(BETAS)},
         n_restarts=RESTARTS_QUICK if quick else RESTARTS,
     )

@@ -77,14 +77,50 @@ def objective(
     Returns:
       A scalar.
     """
+    return objective_and_metrics(
+        params, apply, x, labels, weights, kind=kind, l1=l1, l2=l2, dropout=dropout, key=key
+    )[0]
+
+
+def objective_and_metrics(
+    params: Params,
+    apply: Callable[..., Array],
+    x: Array,
+    labels: Array,
+    weights: Array | None = None,
+    *,
+    kind: str,
+    l1: Array | float | None = None,
+    l2: Array | float | None = None,
+    dropout: Array | float = 0.0,
+    key: PRNGKey | None = None,
+) -> tuple[Array, tuple[Array, Array]]:
+    """:func:`objective` and, from the same forward pass, the batch's metric sums.
+
+    For ``jax.value_and_grad(..., has_aux=True)``: the training loop records its
+    history from the forward pass each update computes anyway (no second pass).
+
+    Returns:
+      ``(objective, (ce_sum, correct))``: the penalised objective as in
+      :func:`objective`; ``ce_sum = sum_i m_i CE_i`` (cross-entropy only, no
+      penalty) and ``correct = sum_i m_i [prediction_i == label_i]``, with ``m_i``
+      the example weights (1 without ``weights``), both float32 scalars; with a
+      dropout ``key`` they are those of the dropped-out network the update saw.
+    """
     if key is None:
         logits = apply(params, x)
     else:
         logits = apply(params, x, key=key, dropout=dropout)
     ce = example_losses(kind, logits, labels)
-    data = jnp.mean(ce) if weights is None else jnp.sum(weights * ce) / jnp.sum(weights)
+    hit = (predictions(kind, logits) == labels.astype(jnp.int32)).astype(ce.dtype)
+    if weights is None:
+        ce_sum, correct = jnp.sum(ce), jnp.sum(hit)
+        data = ce_sum / ce.shape[0]
+    else:
+        ce_sum, correct = jnp.sum(weights * ce), jnp.sum(weights * hit)
+        data = ce_sum / jnp.sum(weights)
     if l1 is not None:
         data = data + l1 * l1_penalty(params)
     if l2 is not None:
         data = data + l2 * l2_penalty(params)
-    return data
+    return data, (ce_sum, correct)

@@ -230,11 +230,13 @@ def _vinit(keys, configs, *, model, plan, optimizer):
     return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
 
 
-def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=None):
+def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=None, init=False):
     """Run a chunk of members; with a mesh, each device loops over its own members
     (``shard_map``), so no device waits on another's early stopping and the loop
     needs no cross-device reduction per epoch. ``train`` and ``val`` come
-    feature-major (:func:`jaxnn.training.feature_major`)."""
+    feature-major (:func:`jaxnn.training.feature_major`). With ``init``, ``states``
+    are the members' keys and the program initialises them first (one program
+    for a whole study, as :func:`jaxnn.training.fit_fm` is for a fit)."""
 
     on_cpu = (mesh.devices.flat[0] if mesh is not None else jax.devices()[0]).platform == "cpu"
     # CPU: groups of members stay in cache, and testing the loop condition is cheap.
@@ -243,6 +245,10 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
 
     def local(st, cf, tr, va, un):
         tr, va = feature_major(tr), feature_major(va)  # given (d, n): see feature_major
+        if init:  # the barrier: the loop is the one compiled without init
+            st = jax.lax.optimization_barrier(
+                _vinit(st, cf, model=model, plan=plan, optimizer=optimizer)
+            )
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
         if size == 1:  # one member: XLA's CPU matmuls batched over 1 are ~1.4x slower
@@ -286,6 +292,7 @@ def _group_size(size: int) -> int:
 _STATIC = ("model", "plan", "optimizer")
 _vinit_jit = jax.jit(_vinit, static_argnames=_STATIC)
 _vrun_jit = jax.jit(_vrun, static_argnames=(*_STATIC, "mesh"), donate_argnames="states")
+_vfit_jit = jax.jit(functools.partial(_vrun, init=True), static_argnames=(*_STATIC, "mesh"))
 
 
 @jax.jit
@@ -623,7 +630,8 @@ _assemble_jit = jax.jit(_assemble, static_argnums=1)
 
 
 def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
-    """Train one chunk of members to the end, in calls of some epochs each.
+    """Train one chunk of members to the end: in one call, or, for progress or
+    checkpoints, in calls of some epochs each.
 
     Across processes every process must make the same calls: whether to run in
     chunks depends only on the arguments (the same everywhere), and the length of
@@ -643,13 +651,16 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoin
         )
         states = restore_latest(sub, like, tag)  # restored onto the members' sharding
         save = lambda st: save_state(sub, st, tag)
+    # one call for the whole fit unless progress or checkpoints need chunks of epochs
+    chunked = save is not None or progress
+    if not chunked:  # one program, from the keys to the end
+        mesh = keys.sharding.mesh
+        return _vfit_jit(keys, cfgs, train, val, epochs, mesh=mesh, **statics)
     if states is None:
         states = _vinit_jit(keys, cfgs, **statics)
     done = int(np.min(_fetch(states.epoch)))
     bar.update(done)
-    # one call for the whole fit unless progress or checkpoints need chunks of epochs
-    chunked = save is not None or progress
-    step, calls = (max(1, epochs // 50) if chunked else epochs), 0
+    step, calls = max(1, epochs // 50), 0
     while True:
         stopped, epoch = _fetch((states.stopped, states.epoch))
         running = ~stopped & (epoch < epochs)

@@ -31,7 +31,7 @@ from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
 from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_stopping_update
 from jaxnn.models import as_model
-from jaxnn.objective import LOSSES, evaluate, objective
+from jaxnn.objective import LOSSES, evaluate, objective_and_metrics
 from jaxnn.optim import gradient_descent, heavy_ball
 from jaxnn.proximal import l1_proximal
 from jaxnn.schedules import SCHEDULES, schedule
@@ -47,8 +47,20 @@ NUMERIC_FIELDS = (
 )
 """The :class:`FitConfig` fields that are pytree leaves: traceable, so ``jax.vmap``-able."""
 
-STATIC_FIELDS = ("loss", "epochs", "batch_size", "patience", "decay", "decay_epochs", "l1_mode")
+STATIC_FIELDS = (
+    "loss",
+    "epochs",
+    "batch_size",
+    "patience",
+    "decay",
+    "decay_epochs",
+    "l1_mode",
+    "train_metrics",
+)
 """The structural :class:`FitConfig` fields: part of the compiled program's shape."""
+
+TRAIN_METRICS = ("running", "end_of_epoch")
+"""How the history's training loss and accuracy are measured (see :class:`History`)."""
 
 
 @functools.partial(
@@ -92,6 +104,11 @@ class FitConfig:
       decay_epochs: epochs per factor of ``decay_rate`` (T above, in epochs).
       l1_mode: ``"penalty"`` (in the objective) or ``"proximal"`` (soft-threshold
         after each update, so weights reach exactly zero; see :mod:`jaxnn.proximal`).
+      train_metrics: how the history's training loss and accuracy are measured:
+        ``"running"`` (free: from the updates' own forward passes) or
+        ``"end_of_epoch"`` (exact: one more pass over the training set per epoch);
+        see :class:`History`. Monitored for early stopping and ``best_params``
+        when there is no validation data.
     """
 
     learning_rate: ArrayLike = 0.1
@@ -108,6 +125,7 @@ class FitConfig:
     decay: str = "constant"
     decay_epochs: int = 1
     l1_mode: str = "penalty"
+    train_metrics: str = "running"
 
     def replace(self, **changes: Any) -> FitConfig:
         """A copy with ``changes`` applied."""
@@ -128,6 +146,11 @@ class FitConfig:
         if self.l1_mode not in ("penalty", "proximal"):
             raise ValueError(
                 f"FitConfig.l1_mode must be 'penalty' or 'proximal', got {self.l1_mode!r}."
+            )
+        if self.train_metrics not in TRAIN_METRICS:
+            raise ValueError(
+                f"FitConfig.train_metrics must be one of {list(TRAIN_METRICS)}, got "
+                f"{self.train_metrics!r}."
             )
         v.check_static_int("FitConfig.epochs", self.epochs, 1)
         v.check_static_int("FitConfig.decay_epochs", self.decay_epochs, 1)
@@ -161,9 +184,25 @@ def _check_range(name, value, lo, hi, *, low_open=False):
 class History(NamedTuple):
     """Per-epoch metrics, each of shape (epochs,); NaN for epochs that did not run.
 
-    Losses are the mean cross-entropy (without penalties) of the params at the end
-    of the epoch, on the whole set, without dropout. ``learning_rate`` is the rate
-    at the epoch's first update (NaN for an optimiser passed to :func:`fit`).
+    Losses are mean cross-entropies, without the L1/L2 penalties. What the training
+    entries measure depends on ``FitConfig.train_metrics``:
+
+    * ``"running"`` (the default, free): the loss and accuracy the epoch's updates
+      computed anyway, each batch's before its update, averaged over the epoch's
+      examples (Keras' ``fit`` and PyTorch Lightning's epoch logging report the
+      same). With a full batch that is the loss of the params the epoch *started*
+      from (``train_loss[e]`` is ``"end_of_epoch"``'s ``train_loss[e - 1]``); with
+      mini-batches a mean along the epoch's path; with dropout, of the dropped-out
+      networks the updates saw.
+    * ``"end_of_epoch"`` (exact, one more forward pass over the training set per
+      epoch, about 1.33x the FLOPs of a full-batch epoch): the params at the end of
+      the epoch, on the whole set, without dropout.
+
+    ``val_loss`` and ``val_accuracy`` are always the end-of-epoch params on the
+    whole validation set, without dropout (NaN without validation data).
+    ``learning_rate`` is the rate at the epoch's first update (NaN for an optimiser
+    passed to :func:`fit`). An epoch whose loss or params became NaN or inf is
+    recorded (that is where its NaN shows), and is the last.
     """
 
     train_loss: Array
@@ -193,11 +232,16 @@ class FitResult(NamedTuple):
 
     Attributes:
       params: params after the last epoch run (the last finite ones if it diverged).
-      best_params: params of the epoch with the lowest validation loss (training loss
-        without validation data).
+      best_params: the params at which the best monitored loss was measured: the
+        end-of-epoch params of the epoch with the lowest validation loss; without
+        validation data, of the lowest training loss (:class:`History`): the params
+        the epoch started from for a full batch's running loss, the end-of-epoch
+        params otherwise (for a running mean over mini-batches, as Keras'
+        ``ModelCheckpoint(monitor="loss")`` does).
       history: a :class:`History`.
       epochs_run: epochs actually run (< ``config.epochs`` if it stopped).
-      best_epoch: index of the best epoch.
+      best_epoch: index of the epoch whose monitored loss was lowest (-1 if none
+        was finite).
       stopped_early: whether early stopping ended the fit.
       diverged_epoch: the epoch at which the loss became NaN or inf, else -1.
       state: the final :class:`FitState`, to continue training.
@@ -313,11 +357,16 @@ def epoch_step(
     train: tuple[Array, Array],
     val: tuple[Array, Array] | None,
     optimizer: optax.GradientTransformation | None = None,
+    active: Array | None = None,
 ) -> FitState:
-    """One epoch of a fit: updates over the (reshuffled) batches, then metrics, early
-    stopping and the divergence check. Pure; the loops below call it."""
+    """One epoch of a fit: updates over the (reshuffled) batches, then the history,
+    early stopping and the divergence check. Pure; the loops below call it.
+
+    With ``active`` (a () bool, traced) an inactive fit keeps its state unchanged:
+    the batched loop runs every member's epoch and keeps only the active ones, with
+    the same select that keeps the last finite state of a diverged fit.
+    """
     opt = make_optimizer(config, plan, optimizer)
-    lr_at = _learning_rate(config, plan)
     x, y = train
     n, b, nb = plan.n_train, plan.batch_size, plan.n_batches
     pad = nb * b - n
@@ -330,19 +379,24 @@ def epoch_step(
     st = state
     e = st.epoch
     ekey = jax.random.fold_in(st.key, e)
+    value_and_grad = jax.value_and_grad(objective_and_metrics, has_aux=True)
 
     def update(carry, batch):
-        params, opt_state = carry
+        params, opt_state, ce_sum, correct = carry
         s, idx, weights = batch
         xb, yb = (x, y) if idx is None else (x[idx], y[idx])
         dkey = None
         if plan.has_dropout:
             dkey = jax.random.fold_in(jax.random.fold_in(ekey, 1), s)
-        grads = jax.grad(objective)(params, model.apply, xb, yb, weights, key=dkey, **kw)
+        (_, (ce_b, correct_b)), grads = value_and_grad(
+            params, model.apply, xb, yb, weights, key=dkey, **kw
+        )
         updates, opt_state = opt.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), None
+        params = optax.apply_updates(params, updates)
+        return (params, opt_state, ce_sum + ce_b, correct + correct_b), None
 
-    carry = (st.params, st.opt_state)
+    zero = jnp.zeros((), jnp.float32)
+    carry = (st.params, st.opt_state, zero, zero)
     if nb == 1 and pad == 0:  # full batch: no shuffle, no gather
         carry, _ = update(carry, (0, None, None))
     else:
@@ -352,35 +406,51 @@ def epoch_step(
         if pad:  # the last batch is partial: pad it, and weight the padding 0
             weights = (jnp.arange(nb * b) < n).astype(jnp.float32).reshape(nb, b)
         carry, _ = jax.lax.scan(update, carry, (jnp.arange(nb), idx, weights))
-    params, opt_state = carry
-    tl, ta = evaluate(config.loss, model.apply(params, x), y)
+    params, opt_state, ce_sum, correct = carry
+    if config.train_metrics == "end_of_epoch":
+        tl, ta = evaluate(config.loss, model.apply(params, x), y)
+    else:  # what the updates saw: the mean over the epoch's examples, each before its update
+        tl, ta = ce_sum / n, correct / n
     if plan.has_val:
         vl, va = evaluate(config.loss, model.apply(params, val[0]), val[1])
     else:
         vl = va = jnp.array(jnp.nan, jnp.float32)
-    lr = jnp.nan if optimizer is not None else lr_at(e * nb)
-    h = st.history
-    history = History(*(a.at[e].set(val_) for a, val_ in zip(h, (tl, ta, vl, va, lr), strict=True)))
-    finite = jnp.isfinite(tl) & jnp.isfinite(vl if plan.has_val else 0.0)
-    finite &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
+    lr = jnp.nan if optimizer is not None else _learning_rate(config, plan)(e * nb)
+    # one test of finiteness: the losses, and every new param (NaN and inf propagate
+    # through a sum; a finite sum that overflows means params near 1e38, diverged too)
+    total = tl + (vl if plan.has_val else 0.0)
+    total = total + sum(jnp.sum(p) for p in jax.tree.leaves(params))
+    ok = jnp.isfinite(total)
+    go = ok if active is None else ok & active
+    # the params the monitored loss was measured at: the validation loss and an
+    # end-of-epoch evaluation at the new params; a full batch's running loss at the
+    # params the epoch started from; a running mean over mini-batches at the new
+    # params (as Keras' checkpoint callback does)
+    at_start = not plan.has_val and config.train_metrics == "running" and nb == 1
     early, stop = early_stopping_update(
         st.early,
         vl if plan.has_val else tl,
-        params,
+        st.params if at_start else params,
         e,
         patience=config.patience,
         min_delta=config.min_delta,
     )
-    keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(finite, a, b_), new, old)
+    keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(go, a, b_), new, old)
+    # the history records epoch e even when it diverged (its NaN shows where)
+    ran = jnp.asarray(True) if active is None else active
+    new = (tl, ta, vl, va, lr)
+    if active is not None:
+        new = tuple(jnp.where(active, a, h[e]) for a, h in zip(new, st.history, strict=True))
+    history = History(*(h.at[e].set(a) for h, a in zip(st.history, new, strict=True)))
     return FitState(
         params=keep(params, st.params),
         opt_state=keep(opt_state, st.opt_state),
         key=st.key,
-        epoch=e + 1,
+        epoch=e + ran.astype(e.dtype),
         early=keep(early, st.early),
-        stopped=stop | ~finite,
-        stopped_early=stop & finite,
-        diverged_epoch=jnp.where(finite, st.diverged_epoch, e),
+        stopped=jnp.where(ran, stop | ~ok, st.stopped),
+        stopped_early=jnp.where(ran, stop & ok, st.stopped_early),
+        diverged_epoch=jnp.where(ran & ~ok, e, st.diverged_epoch),
         history=history,
     )
 
@@ -400,7 +470,7 @@ def run_epochs(
     ``until`` may be traced, so running in chunks (for progress or checkpoints)
     reuses one compiled program and gives bitwise the same state as one call.
     ``jax.vmap`` of this function is correct, but for many fits
-    :func:`run_epochs_batched` is about twice as fast on CPU.
+    :func:`run_epochs_batched` is faster on CPU.
     """
     until = jnp.minimum(jnp.asarray(until, jnp.int32), config.epochs)
     return jax.lax.while_loop(
@@ -425,27 +495,24 @@ def run_epochs_batched(
     """:func:`run_epochs` for a batch of fits (leading axis on ``states`` and ``configs``).
 
     The loop runs while any member runs; each epoch is ``jax.vmap(epoch_step)`` and a
-    member that has stopped (or reached ``until``) keeps its state. Same numbers as
-    ``jax.vmap(run_epochs)``, but the vmap sits inside the loop rather than around
-    it, which XLA compiles to faster code (2x on CPU for a 2-32-32-1 MLP).
-    ``epochs_per_check`` epochs run between two tests of the loop condition (each
-    guarded, so the numbers do not change): on a GPU every test is a round trip to
-    the host, so checking every 10 epochs or so saves most of that latency.
+    member that has stopped (or reached ``until``) keeps its state (``active``).
+    Same numbers as ``jax.vmap(run_epochs)``, but the vmap sits inside the loop
+    rather than around it, which XLA compiles to faster code (2x on CPU for a
+    2-32-32-1 MLP). ``epochs_per_check`` epochs run between two tests of the loop
+    condition (each guarded, so the numbers do not change): on a GPU every test is
+    a round trip to the host, so checking every 10 epochs or so saves most of that
+    latency.
     """
     until = jnp.minimum(jnp.asarray(until, jnp.int32), configs.epochs)
     running = lambda st: (st.epoch < until) & ~st.stopped
-    step = jax.vmap(lambda st, cf: epoch_step(st, model, cf, plan, train, val, optimizer))
-
-    def guarded(st, _=None):
-        go = running(st)
-        new = step(st, configs)
-        pick = lambda a, b: jnp.where(go.reshape(go.shape + (1,) * (a.ndim - 1)), a, b)
-        return jax.tree.map(pick, new, st), None
+    step = jax.vmap(
+        lambda st, cf: epoch_step(st, model, cf, plan, train, val, optimizer, running(st))
+    )
 
     def body(st):
         if epochs_per_check == 1:
-            return guarded(st)[0]
-        return jax.lax.scan(guarded, st, None, length=epochs_per_check)[0]
+            return step(st, configs)
+        return jax.lax.scan(lambda s, _: (step(s, configs), None), st, None, epochs_per_check)[0]
 
     return jax.lax.while_loop(lambda st: jnp.any(running(st)), body, states)
 
@@ -492,9 +559,28 @@ def run_epochs_fm(
     return run_epochs(state, model, config, plan, train, val, until, optimizer)
 
 
+def fit_fm(
+    key: PRNGKey,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """A whole fit from its key, :func:`init_state` then :func:`run_epochs_fm`: one
+    program, so a straight :func:`fit` compiles once (the initialisation alone took
+    as long to compile as the loop). The barrier keeps XLA from specialising the
+    loop to the initial values, so the loop is the one :func:`run_epochs_fm`
+    compiles (chunked and resumed fits give bitwise the same numbers)."""
+    state = jax.lax.optimization_barrier(init_state(key, model, config, plan, optimizer))
+    return run_epochs_fm(state, model, config, plan, train, val, config.epochs, optimizer)
+
+
 _STATIC = ("model", "plan", "optimizer")
 _init_jit = jax.jit(init_state, static_argnames=_STATIC)
 _run_jit = jax.jit(run_epochs_fm, static_argnames=_STATIC, donate_argnames="state")
+_fit_jit = jax.jit(fit_fm, static_argnames=_STATIC)
 
 
 def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Array, Array]:
@@ -645,19 +731,14 @@ def fit(
         like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
         tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
         state = restore_latest(checkpoint_dir, like, tag)
-    if state is None:
-        state = _init_jit(key, config=config, **statics)
 
-    if not progress and checkpoint_dir is None:
-        state = _run_jit(
-            state,
-            config=config,
-            train=feature_major((xt, yt)),
-            val=feature_major(val),
-            until=config.epochs,
-            **statics,
+    if checkpoint_dir is None and not progress:  # one program, from the key to the end
+        state = _fit_jit(
+            key, config=config, train=feature_major((xt, yt)), val=feature_major(val), **statics
         )
     else:
+        if state is None:
+            state = _init_jit(key, config=config, **statics)
         tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
         state = _run_chunked(
             state, config, (xt, yt), val, statics, progress, chunk_epochs, checkpoint_dir, tag

@@ -22,3 +22,33 @@ def assert_bitwise(a, b):
         x, y = raw(x), raw(y)
         assert (x.dtype, x.shape) == (y.dtype, y.shape)
         assert x.tobytes() == y.tobytes()
+
+
+_COMPILES = [0]
+
+
+def _count_compile(event, duration_secs, **kwargs):
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES[0] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile)
+
+
+class count_compiles:  # a context manager, lower case like pytest.raises
+    """Counts XLA compilations (any program, eager ops included) inside the block.
+
+    >>> with count_compiles() as c:
+    ...     pass
+    >>> c.count
+    0
+    """
+
+    def __enter__(self):
+        self._start = _COMPILES[0]
+        self.count = 0
+        return self
+
+    def __exit__(self, *exc):
+        self.count = _COMPILES[0] - self._start
+        return False

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_bitwise
+from helpers import assert_bitwise, count_compiles
 
 import jaxnn
 from jaxnn.checkpoint import CheckpointError, restore_latest, save_state
@@ -104,10 +104,9 @@ def test_a_fit_refuses_to_resume_another_fits_checkpoint(tmp_path, change):
     directory = str(tmp_path / "ckpt")
     fit(jax.random.key(2), chunk_epochs=12, checkpoint_dir=directory)
     args = dict(key=jax.random.key(2), config=CONFIG, train=TRAIN) | change
-    before = training._run_jit._cache_size()
-    with pytest.raises(CheckpointError, match=directory):
+    with count_compiles() as compiles, pytest.raises(CheckpointError, match=directory):
         jaxnn.fit(args["key"], MODEL, args["train"], VAL, args["config"], checkpoint_dir=directory)
-    assert training._run_jit._cache_size() == before
+    assert compiles.count == 0
 
 
 def _files(directory):

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_bitwise, raw
+from helpers import assert_bitwise, count_compiles, raw
 
 import jaxnn
 from jaxnn import study
@@ -48,6 +48,16 @@ def test_restarts_have_a_leading_axis_and_equal_single_fits(key, data):
         single = jaxnn.fit(jax.random.fold_in(key, i), NET, data, config=CFG)
         _close(s.member(0, i).params, single.params)
         _close(s.member(0, i).history.train_loss, single.history.train_loss)
+
+
+def test_a_second_study_compiles_nothing(key, data):
+    """Another key, other data of the same shapes and another numeric config: the
+    whole study (keys, placement, the program, the results) reuses what it compiled."""
+    study.restarts(key, NET, data, config=CFG, n=5)
+    other_key, other_data = jax.random.fold_in(key, 9), jax.tree.map(lambda a: a[::-1], data)
+    with count_compiles() as compiles:
+        study.restarts(other_key, NET, other_data, config=CFG.replace(momentum=0.8), n=5)
+    assert compiles.count == 0
 
 
 def test_restart_i_does_not_depend_on_n_or_chunk_size(key, data):

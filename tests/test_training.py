@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_bitwise, raw
+from helpers import assert_bitwise, count_compiles, raw
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
@@ -65,10 +65,6 @@ def breast_cancer():
 def assert_close(a, b, rtol=1e-5, atol=1e-6):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_allclose(raw(x), raw(y), rtol=rtol, atol=atol)
-
-
-def cache_sizes():
-    return training._init_jit._cache_size(), training._run_jit._cache_size()
 
 
 def make_xy(seed=5, n=10, d=3):
@@ -135,25 +131,118 @@ def test_one_gradient_descent_step_is_the_course_update(key):
     np.testing.assert_allclose(res.params[0]["w"][:, 0], w1, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(res.params[0]["b"][0], b1, rtol=1e-5, atol=1e-7)
     assert np.abs(w1 - w0).max() > 1e-2  # the step is not negligible
-    np.testing.assert_allclose(res.history.train_loss[0], np_bce(x64 @ w1 + b1, y), rtol=1e-5)
+    # the history's loss is the one the update computed: at the params it started from
+    np.testing.assert_allclose(res.history.train_loss[0], np_bce(x64 @ w0 + b0, y), rtol=1e-5)
     assert float(res.history.learning_rate[0]) == pytest.approx(a)
     assert int(res.epochs_run) == 1
+    exact = jaxnn.fit(key, model, (x, y), config=ONE_STEP.replace(train_metrics="end_of_epoch"))
+    assert_bitwise(exact.params, res.params)  # the option changes the history only
+    np.testing.assert_allclose(exact.history.train_loss[0], np_bce(x64 @ w1 + b1, y), rtol=1e-5)
 
 
-def test_a_second_fit_does_not_recompile(key):
-    """Same model (an equal MLP), config structure and shapes: the compiled program is
-    reused, even for other data, another key and another learning rate (a leaf)."""
+def test_a_second_fit_compiles_nothing(key):
+    """Same model (an equal MLP), config structure and shapes: nothing is compiled
+    again, not even an eager op, for other data, another key and another learning
+    rate (a leaf)."""
     x, y = SMALL
     jaxnn.fit(key, jaxnn.MLP((3, 1)), (x, y), config=ONE_STEP)
-    before = cache_sizes()
-    res = jaxnn.fit(
-        jax.random.fold_in(key, 1),
-        jaxnn.MLP((3, 1)),
-        (x[::-1].copy(), 1 - y),
-        config=ONE_STEP.replace(learning_rate=0.05),
-    )
-    assert cache_sizes() == before
+    with count_compiles() as compiles:
+        res = jaxnn.fit(
+            jax.random.fold_in(key, 1),
+            jaxnn.MLP((3, 1)),
+            (x[::-1].copy(), 1 - y),
+            config=ONE_STEP.replace(learning_rate=0.05),
+        )
+    assert compiles.count == 0
     assert float(res.history.learning_rate[0]) == pytest.approx(0.05)
+    with count_compiles() as compiles:  # the counter counts: a new structure compiles
+        jaxnn.fit(key, jaxnn.MLP((3, 1)), (x, y), config=ONE_STEP.replace(epochs=2))
+    assert compiles.count >= 1
+
+
+# ---------------------------------------------------------------------------------------
+# The history: what each entry means, against a float64 simulation
+
+
+def np_fit_logistic(key, x, y, config, epochs):
+    """jaxnn.fit of ``MLP((d, 1))`` (logistic regression) with mini-batches, heavy-ball
+    momentum, a step decay and L2, simulated in float64 NumPy from the same initial
+    params and the data order of the module doc. Returns per-epoch (running loss,
+    running accuracy, end-of-epoch loss, end-of-epoch accuracy), and final params."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    n, b = len(y), config.batch_size
+    nb = -(-n // b)
+    p0 = jaxnn.MLP((x.shape[1], 1)).init(jax.random.fold_in(key, 0))
+    w, c = np.asarray(p0[0]["w"], np.float64)[:, 0], float(p0[0]["b"][0])
+    vw, vc, t = np.zeros_like(w), 0.0, 0
+    root = jax.random.fold_in(key, 1)
+    out = []
+    for e in range(epochs):
+        perm = np.asarray(
+            jax.random.permutation(jax.random.fold_in(jax.random.fold_in(root, e), 0), n)
+        )
+        ce_sum = hits = 0.0
+        for s in range(nb):
+            idx = perm[s * b : (s + 1) * b]
+            z = x[idx] @ w + c
+            ce_sum += np.sum(np.logaddexp(0.0, z) - y[idx] * z)
+            hits += np.sum((z >= 0) == (y[idx] == 1))
+            err = np_sigmoid(z) - y[idx]
+            gw = x[idx].T @ err / len(idx) + 2 * config.l2 * w
+            gc = np.mean(err)
+            lr = config.learning_rate * config.decay_rate ** (t // (nb * config.decay_epochs))
+            vw, vc = gw + config.momentum * vw, gc + config.momentum * vc
+            w, c, t = w - lr * vw, c - lr * vc, t + 1
+        z = x @ w + c
+        out.append((ce_sum / n, hits / n, np_bce(z, y), np.mean((z >= 0) == (y == 1))))
+    return np.array(out), (w, c)
+
+
+HIST_X, HIST_Y = noisy_labels(4, 23)  # 23 = 2 * 10 + 3: a partial last batch
+HIST = jaxnn.FitConfig(
+    epochs=4,
+    learning_rate=0.5,
+    momentum=0.8,
+    decay="step",
+    decay_rate=0.5,
+    l2=0.05,
+    batch_size=10,
+)
+
+
+@pytest.mark.parametrize("metrics", ["running", "end_of_epoch"])
+def test_the_history_is_what_its_doc_says_against_float64(key, metrics):
+    """running: the mean over the epoch's examples of the cross-entropy (no penalty)
+    and accuracy each batch had before its update; end_of_epoch: the params at the
+    end of the epoch, on the whole set."""
+    config = HIST.replace(train_metrics=metrics)
+    res = jaxnn.fit(key, jaxnn.MLP((2, 1)), (HIST_X, HIST_Y), config=config)
+    want, (w, c) = np_fit_logistic(key, HIST_X, HIST_Y, config, config.epochs)
+    cols = (0, 1) if metrics == "running" else (2, 3)
+    np.testing.assert_allclose(res.history.train_loss, want[:, cols[0]], rtol=2e-5)
+    np.testing.assert_allclose(res.history.train_accuracy, want[:, cols[1]], atol=1e-6)
+    np.testing.assert_allclose(res.params[0]["w"][:, 0], w, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(res.params[0]["b"][0], c, rtol=2e-5, atol=1e-6)
+    # the two measures differ (mid-epoch params, penalty excluded from both)
+    assert np.abs(want[:, 0] - want[:, 2]).max() > 1e-3
+
+
+def test_full_batch_best_params_are_those_the_best_loss_was_measured_at(key):
+    """Without validation data a full batch's running loss is that of the params the
+    epoch started from; best_params are those params, best_epoch that epoch."""
+    x, y = HIST_X, HIST_Y
+    config = jaxnn.FitConfig(epochs=8, learning_rate=10.0, momentum=0.9)  # overshoots
+    res = jaxnn.fit(key, jaxnn.MLP((2, 1)), (x, y), config=config)
+    loss = np.asarray(res.history.train_loss)
+    best = int(res.best_epoch)
+    assert best == int(np.argmin(loss)) and 0 < best < config.epochs - 1
+    np.testing.assert_allclose(np_bce(np_logits(res.best_params, x), y), loss[best], rtol=1e-5)
+    exact = jaxnn.fit(
+        key, jaxnn.MLP((2, 1)), (x, y), config=config.replace(train_metrics="end_of_epoch")
+    )  # the same params, one epoch later in the other measure
+    np.testing.assert_allclose(exact.history.train_loss[:-1], loss[1:], rtol=1e-5)
+    assert int(exact.best_epoch) == best - 1
+    assert_close(exact.best_params, res.best_params)
 
 
 def test_l2_logistic_regression_reaches_sklearn_optimum(key):
@@ -442,10 +531,9 @@ def test_a_fit_diverging_in_its_first_epoch_keeps_the_initial_params(key):
 def test_nan_or_inf_in_the_data_is_an_error_before_compiling(key, where, value, expected):
     (x, y), (xv, yv) = make_xy(), make_xy(6, 6)
     {"train x": x, "train y": y, "val x": xv, "val y": yv}[where].flat[4] = value
-    before = cache_sizes()
-    with pytest.raises(ValueError, match=expected):
+    with count_compiles() as compiles, pytest.raises(ValueError, match=expected):
         jaxnn.fit(key, jaxnn.MLP((3, 1)), (x, y), (xv, yv), ONE_STEP)
-    assert cache_sizes() == before
+    assert compiles.count == 0
 
 
 @pytest.mark.parametrize(
@@ -465,12 +553,11 @@ def test_nan_or_inf_in_the_data_is_an_error_before_compiling(key, where, value, 
     ],
 )
 def test_shapes_that_do_not_fit_name_both_shapes(key, model, loss, data, names):
-    before = cache_sizes()
-    with pytest.raises(ValueError) as info:
+    with count_compiles() as compiles, pytest.raises(ValueError) as info:
         jaxnn.fit(key, model, data, config=ONE_STEP.replace(loss=loss))
     for shape in names:
         assert shape in str(info.value)
-    assert cache_sizes() == before
+    assert compiles.count == 0
 
 
 def test_val_features_must_match_train(key):
