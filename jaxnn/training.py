@@ -383,11 +383,8 @@ def epoch_step(
 
     def update(carry, batch):
         params, opt_state, ce_sum, correct = carry
-        s, idx, weights = batch
+        dkey, idx, weights = batch
         xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-        dkey = None
-        if plan.has_dropout:
-            dkey = jax.random.fold_in(jax.random.fold_in(ekey, 1), s)
         (_, (ce_b, correct_b)), grads = value_and_grad(
             params, model.apply, xb, yb, weights, key=dkey, **kw
         )
@@ -395,17 +392,24 @@ def epoch_step(
         params = optax.apply_updates(params, updates)
         return (params, opt_state, ce_sum + ce_b, correct + correct_b), None
 
+    # the s-th update's dropout key, fold_in(fold_in(k_e, 1), s): all of the epoch's
+    # at once, outside the scan (on a CPU one fold_in per update cost 1.3x in W2)
+    dkeys = None
+    if plan.has_dropout:
+        dkeys = jax.vmap(functools.partial(jax.random.fold_in, jax.random.fold_in(ekey, 1)))(
+            jnp.arange(nb, dtype=jnp.uint32)
+        )
     zero = jnp.zeros((), jnp.float32)
     carry = (st.params, st.opt_state, zero, zero)
     if nb == 1 and pad == 0:  # full batch: no shuffle, no gather
-        carry, _ = update(carry, (0, None, None))
+        carry, _ = update(carry, (None if dkeys is None else dkeys[0], None, None))
     else:
         perm = jax.random.permutation(jax.random.fold_in(ekey, 0), n)
         idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(nb, b)
         weights = None
         if pad:  # the last batch is partial: pad it, and weight the padding 0
             weights = (jnp.arange(nb * b) < n).astype(jnp.float32).reshape(nb, b)
-        carry, _ = jax.lax.scan(update, carry, (jnp.arange(nb), idx, weights))
+        carry, _ = jax.lax.scan(update, carry, (dkeys, idx, weights))
     params, opt_state, ce_sum, correct = carry
     if config.train_metrics == "end_of_epoch":
         tl, ta = evaluate(config.loss, model.apply(params, x), y)

@@ -299,6 +299,7 @@ def test_distributed_benchmark_quick_run_prints_both_ways(tmp_path, capsys):
     import json
 
     saved = json.loads((tmp_path / "distributed.json").read_text())
-    assert saved["summary"]["2x1"]["gathers"] >= 2  # progress checks and the results
+    # the results; a study without progress or checkpoints is one program (no checks)
+    assert saved["summary"]["2x1"]["gathers"] >= 1
     assert saved["runs"]["2x1"][0]["processes"] == 2
     assert saved["runs"]["1x2"][0]["devices"] == 2
