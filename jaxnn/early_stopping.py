@@ -61,7 +61,8 @@ def early_stopping_update(
     new = EarlyStoppingState(
         best_loss=jnp.where(improved, loss, state.best_loss),
         best_epoch=jnp.where(improved, jnp.asarray(epoch, jnp.int32), state.best_epoch),
-        best_params=jax.tree.map(lambda p, b: jnp.where(improved, p, b), params, state.best_params),
+        # a conditional copy (under vmap, a select): no kernel per leaf for one fit
+        best_params=jax.lax.cond(improved, lambda: params, lambda: state.best_params),
         bad_epochs=jnp.where(improved, 0, state.bad_epochs + 1).astype(jnp.int32),
     )
     stop = jnp.asarray(False) if patience is None else new.bad_epochs >= patience

@@ -197,17 +197,19 @@ def member_bytes(
     plan = make_plan(config, xt.shape[0], False)
     sizes = []
     for c in (1, 2):
-        keys = jax.random.split(jax.random.key(0), c)
+        restarts = np.arange(c, dtype=np.uint32)
         configs = _stack([config] * c)
         states = jax.eval_shape(
-            lambda k, cf: _vinit(k, cf, model=model, plan=plan, optimizer=None), keys, configs
+            lambda r, cf: _vinit(jax.random.key(0), r, cf, model=model, plan=plan, optimizer=None),
+            restarts,
+            configs,
         )
         compiled = (
             jax.jit(_vrun, static_argnames=("model", "plan", "optimizer"))
             .lower(
                 states,
                 configs,
-                feature_major((xt, yt)),
+                (xt, yt),
                 None,
                 config.epochs,
                 model=model,
@@ -226,7 +228,9 @@ def member_bytes(
     return int(sizes[1] - sizes[0])
 
 
-def _vinit(keys, configs, *, model, plan, optimizer):
+def _vinit(key, restarts, configs, *, model, plan, optimizer):
+    """The members' initial states: restart r from ``fold_in(key, r)``."""
+    keys = jax.vmap(functools.partial(jax.random.fold_in, key))(restarts)
     return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
 
 
@@ -234,9 +238,11 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     """Run a chunk of members; with a mesh, each device loops over its own members
     (``shard_map``), so no device waits on another's early stopping and the loop
     needs no cross-device reduction per epoch. ``train`` and ``val`` come
-    feature-major (:func:`jaxnn.training.feature_major`). With ``init``, ``states``
-    are the members' keys and the program initialises them first (one program
-    for a whole study, as :func:`jaxnn.training.fit_fm` is for a fit)."""
+    row-major; the program makes the feature-major copy the loop reads
+    (:func:`jaxnn.training.feature_major`). With ``init``, ``states`` is the pair
+    ``(key, restart indices)`` and the program initialises the members first (one
+    program for a whole study, as :func:`jaxnn.training.fit_from_key` is for a fit).
+    """
 
     on_cpu = (mesh.devices.flat[0] if mesh is not None else jax.devices()[0]).platform == "cpu"
     # CPU: groups of members stay in cache, and testing the loop condition is cheap.
@@ -244,11 +250,13 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     check = 1 if on_cpu else 10
 
     def local(st, cf, tr, va, un):
-        tr, va = feature_major(tr), feature_major(va)  # given (d, n): see feature_major
-        if init:  # the barrier: the loop is the one compiled without init
-            st = jax.lax.optimization_barrier(
-                _vinit(st, cf, model=model, plan=plan, optimizer=optimizer)
-            )
+        if init:
+            st = _vinit(*st, cf, model=model, plan=plan, optimizer=optimizer)
+        # the barrier keeps the transposed data materialised (the loop then reads it
+        # feature-major, see feature_major) and the loop blind to the initial values,
+        # so that it compiles alike with and without init (bitwise the same numbers)
+        st, tr, va = jax.lax.optimization_barrier((st, feature_major(tr), feature_major(va)))
+        tr, va = feature_major(tr), feature_major(va)
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
         if size == 1:  # one member: XLA's CPU matmuls batched over 1 are ~1.4x slower
@@ -275,7 +283,7 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     return jax.shard_map(
         local,
         mesh=mesh,
-        in_specs=(members, members, repl, repl, repl),
+        in_specs=((repl, members) if init else members, members, repl, repl, repl),
         out_specs=members,
         check_vma=False,
     )(states, configs, train, val, until)
@@ -293,12 +301,6 @@ _STATIC = ("model", "plan", "optimizer")
 _vinit_jit = jax.jit(_vinit, static_argnames=_STATIC)
 _vrun_jit = jax.jit(_vrun, static_argnames=(*_STATIC, "mesh"), donate_argnames="states")
 _vfit_jit = jax.jit(functools.partial(_vrun, init=True), static_argnames=(*_STATIC, "mesh"))
-
-
-@jax.jit
-def _member_keys(key: PRNGKey, restarts: jax.Array) -> jax.Array:
-    """Restart r's key, ``fold_in(key, r)``, for each r."""
-    return jax.vmap(lambda r: jax.random.fold_in(key, r))(restarts)
 
 
 def _stack(configs: Sequence[FitConfig]) -> FitConfig:
@@ -548,8 +550,9 @@ def _run_study(
     mesh = Mesh(np.array(devices), ("members",))
     shard = NamedSharding(mesh, P("members"))
     repl = NamedSharding(mesh, P())
-    train_d = _put(feature_major((xt, yt)), repl)  # the layout _vrun takes
-    val_d = None if val is None else _put(feature_major(val), repl)
+    train_d = _put((xt, yt), repl)
+    val_d = None if val is None else _put(val, repl)
+    key_d = _put_keys(key, repl)
     # member p = (config p // n, restart p % n)
     cfg_idx = np.arange(total) // n
     rst_idx = np.arange(total) % n
@@ -564,10 +567,10 @@ def _run_study(
     with progress_bar(n_chunks * config0.epochs, enabled=bar_on, desc="study") as bar:
         for c in range(n_chunks):
             members = np.arange(c * chunk, (c + 1) * chunk) % total  # pad by wrapping
-            keys = _put_keys(_member_keys(key, jnp.asarray(rst_idx[members])), shard)
+            restarts_d = _put(rst_idx[members].astype(np.uint32), shard)
             cfgs = _put(_take(stacked, cfg_idx[members]), shard)
             states = _run_chunk(
-                keys,
+                (key_d, restarts_d),
                 cfgs,
                 train_d,
                 val_d,
@@ -629,7 +632,7 @@ def _assemble(chunks: list[Any], shape: tuple[int, ...]) -> Any:
 _assemble_jit = jax.jit(_assemble, static_argnums=1)
 
 
-def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
+def _run_chunk(members, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
     """Train one chunk of members to the end: in one call, or, for progress or
     checkpoints, in calls of some epochs each.
 
@@ -639,25 +642,24 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoin
     """
     import time
 
+    shard = members[1].sharding  # the restart indices': one per member
+    mesh = shard.mesh
     states = None
     save = None
     if checkpoint_dir is not None:
         from jaxnn.checkpoint import restore_latest, save_state
 
         sub = os.path.join(checkpoint_dir, f"members_{c:05d}")
-        like = jax.eval_shape(lambda k, cf: _vinit_jit(k, cf, **statics), keys, cfgs)
-        like = jax.tree.map(
-            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=keys.sharding), like
-        )
+        like = jax.eval_shape(lambda m, cf: _vinit_jit(*m, cf, **statics), members, cfgs)
+        like = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), like)
         states = restore_latest(sub, like, tag)  # restored onto the members' sharding
         save = lambda st: save_state(sub, st, tag)
     # one call for the whole fit unless progress or checkpoints need chunks of epochs
     chunked = save is not None or progress
     if not chunked:  # one program, from the keys to the end
-        mesh = keys.sharding.mesh
-        return _vfit_jit(keys, cfgs, train, val, epochs, mesh=mesh, **statics)
+        return _vfit_jit(members, cfgs, train, val, epochs, mesh=mesh, **statics)
     if states is None:
-        states = _vinit_jit(keys, cfgs, **statics)
+        states = _vinit_jit(*members, cfgs, **statics)
     done = int(np.min(_fetch(states.epoch)))
     bar.update(done)
     step, calls = max(1, epochs // 50), 0
@@ -669,7 +671,7 @@ def _run_chunk(keys, cfgs, train, val, statics, epochs, bar, progress, checkpoin
             break
         until = min(done + step, epochs)
         t0 = time.perf_counter()
-        states = _vrun_jit(states, cfgs, train, val, until, mesh=keys.sharding.mesh, **statics)
+        states = _vrun_jit(states, cfgs, train, val, until, mesh=mesh, **statics)
         jax.block_until_ready(states)  # dispatch is asynchronous: time the work itself
         seconds = time.perf_counter() - t0
         calls += 1

@@ -439,7 +439,13 @@ def epoch_step(
         patience=config.patience,
         min_delta=config.min_delta,
     )
-    keep = lambda new, old: jax.tree.map(lambda a, b_: jnp.where(go, a, b_), new, old)
+    # a conditional, not a select per leaf: for one fit XLA copies buffers instead of
+    # compiling and running a kernel per leaf (under vmap JAX makes it the select)
+    params, opt_state, early = jax.lax.cond(
+        go,
+        lambda: (params, opt_state, early),
+        lambda: (st.params, st.opt_state, st.early),
+    )
     # the history records epoch e even when it diverged (its NaN shows where)
     ran = jnp.asarray(True) if active is None else active
     new = (tl, ta, vl, va, lr)
@@ -447,11 +453,11 @@ def epoch_step(
         new = tuple(jnp.where(active, a, h[e]) for a, h in zip(new, st.history, strict=True))
     history = History(*(h.at[e].set(a) for h, a in zip(st.history, new, strict=True)))
     return FitState(
-        params=keep(params, st.params),
-        opt_state=keep(opt_state, st.opt_state),
+        params=params,
+        opt_state=opt_state,
         key=st.key,
         epoch=e + ran.astype(e.dtype),
-        early=keep(early, st.early),
+        early=early,
         stopped=jnp.where(ran, stop | ~ok, st.stopped),
         stopped_early=jnp.where(ran, stop & ok, st.stopped_early),
         diverged_epoch=jnp.where(ran & ~ok, e, st.diverged_epoch),
@@ -563,7 +569,7 @@ def run_epochs_fm(
     return run_epochs(state, model, config, plan, train, val, until, optimizer)
 
 
-def fit_fm(
+def fit_from_key(
     key: PRNGKey,
     model: Any,
     config: FitConfig,
@@ -572,19 +578,39 @@ def fit_fm(
     val: tuple[Array, Array] | None,
     optimizer: optax.GradientTransformation | None = None,
 ) -> FitState:
-    """A whole fit from its key, :func:`init_state` then :func:`run_epochs_fm`: one
-    program, so a straight :func:`fit` compiles once (the initialisation alone took
-    as long to compile as the loop). The barrier keeps XLA from specialising the
-    loop to the initial values, so the loop is the one :func:`run_epochs_fm`
-    compiles (chunked and resumed fits give bitwise the same numbers)."""
-    state = jax.lax.optimization_barrier(init_state(key, model, config, plan, optimizer))
-    return run_epochs_fm(state, model, config, plan, train, val, config.epochs, optimizer)
+    """A whole fit from its key and row-major data, :func:`init_state` then
+    :func:`run_epochs_rows`, as one program: a straight :func:`fit` compiles once
+    (the initialisation alone took as long to compile as the loop) and transposes
+    its data in the program (an eager transpose is a compile of its own). The loop
+    is the one chunked and resumed fits compile (bitwise the same numbers)."""
+    state = init_state(key, model, config, plan, optimizer)
+    return run_epochs_rows(state, model, config, plan, train, val, config.epochs, optimizer)
+
+
+def run_epochs_rows(
+    state: FitState,
+    model: Any,
+    config: FitConfig,
+    plan: Plan,
+    train: tuple[Array, Array],
+    val: tuple[Array, Array] | None,
+    until: ArrayLike,
+    optimizer: optax.GradientTransformation | None = None,
+) -> FitState:
+    """:func:`run_epochs` with row-major data, as one program: it makes the
+    feature-major copy of the data that :func:`run_epochs_fm` reads, behind a
+    barrier (so that XLA neither cancels the copy nor specialises the loop to the
+    state's values: every caller compiles the same loop)."""
+    state, train, val = jax.lax.optimization_barrier(
+        (state, feature_major(train), feature_major(val))
+    )
+    return run_epochs_fm(state, model, config, plan, train, val, until, optimizer)
 
 
 _STATIC = ("model", "plan", "optimizer")
 _init_jit = jax.jit(init_state, static_argnames=_STATIC)
-_run_jit = jax.jit(run_epochs_fm, static_argnames=_STATIC, donate_argnames="state")
-_fit_jit = jax.jit(fit_fm, static_argnames=_STATIC)
+_run_jit = jax.jit(run_epochs_rows, static_argnames=_STATIC, donate_argnames="state")
+_fit_jit = jax.jit(fit_from_key, static_argnames=_STATIC)
 
 
 def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Array, Array]:
@@ -592,8 +618,14 @@ def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tup
 
     ``x`` must be (n, d) with n >= 1 and finite; ``y`` (n,) (or (n, 1) for binary)
     with 0/1 labels (binary) or integer class ids (multiclass). Returns float32 ``x``
-    and ``y`` as (n,) float32 (binary) or int32 (multiclass).
+    and ``y`` as (n,) float32 or int32 (binary, as given) or int32 (multiclass).
     """
+    return convert_data(check_data(name, data, loss), loss)
+
+
+def check_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Any, Any]:
+    """The checks of :func:`prepare_data`, on the host, before anything is placed on
+    a device; returns ``(x, y)`` as given."""
     try:
         x, y = data
     except (TypeError, ValueError):
@@ -611,7 +643,6 @@ def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tup
         yv = v.concrete(y)
         if yv is not None and not np.isin(yv, (0, 1)).all():
             raise ValueError(f"{name}: binary labels y must be 0 or 1.")
-        y_out = jnp.asarray(y, jnp.float32).reshape(xs[0])
     else:
         if len(ys) != 1:
             raise ValueError(f"{name}: multiclass labels must have shape (n,), got {ys}.")
@@ -621,8 +652,26 @@ def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tup
                 f"{name}: multiclass labels y must be class ids >= 0, got {int(yv.min())}."
             )
         v.check_class_ids(f"{name}: y", y, np.iinfo(np.int32).max)
-        y_out = jnp.asarray(y, jnp.int32)
-    return jnp.asarray(x, jnp.float32), y_out
+    return x, y
+
+
+def convert_data(data: tuple[Any, Any], loss: str) -> tuple[Array, Array]:
+    """``(x, y)`` as the compiled fit takes them (see :func:`prepare_data`)."""
+    x, y = data
+    if loss == "binary":  # 0/1 as float32 or int32, whichever it is (the loop casts)
+        y = _as_array(y, jnp.float32, keep=(jnp.int32,)).reshape(np.shape(x)[0])
+    else:
+        y = _as_array(y, jnp.int32)
+    return _as_array(x, jnp.float32), y
+
+
+def _as_array(a: ArrayLike, dtype: Any, keep: tuple[Any, ...] = ()) -> Array:
+    """``a`` as a JAX array of ``dtype`` (or of one of the dtypes ``keep``), converted
+    on the host when it is host data: an eager conversion on the device is a compile
+    of its own (tens of ms on a first call)."""
+    if isinstance(a, jax.Array):
+        return a if a.dtype == dtype or a.dtype in keep else a.astype(dtype)
+    return jnp.asarray(np.asarray(a, dtype))
 
 
 @functools.lru_cache(maxsize=256)
@@ -664,17 +713,20 @@ def prepare_inputs(
     data (:func:`prepare_data`), the model's output against the loss, and
     validation data when early stopping needs it. Returns them converted."""
     model = as_model(model)
-    xt, yt = prepare_data("train", train, config.loss)
-    check_model_output(model, xt, yt, config.loss, "train")
+    # every check first, on the host: nothing is placed on a device for bad input
+    train = check_data("train", train, config.loss)
+    as_x = lambda a: jax.ShapeDtypeStruct(np.shape(a), jnp.float32)  # what the fit gets
+    check_model_output(model, as_x(train[0]), train[1], config.loss, "train")
     if val is not None:
-        xv, yv = prepare_data("val", val, config.loss)
-        if xv.shape[1:] != xt.shape[1:]:
-            raise ValueError(f"val: x has shape {xv.shape} but train x has shape {xt.shape}.")
-        check_model_output(model, xv, yv, config.loss, "val")
-        val = (xv, yv)
+        val = check_data("val", val, config.loss)
+        xv, xt = np.shape(val[0]), np.shape(train[0])
+        if xv[1:] != xt[1:]:
+            raise ValueError(f"val: x has shape {xv} but train x has shape {xt}.")
+        check_model_output(model, as_x(val[0]), val[1], config.loss, "val")
+        val = convert_data(val, config.loss)
     elif config.patience is not None:
         raise ValueError("FitConfig.patience needs validation data: pass val=(x_val, y_val).")
-    return model, (xt, yt), val
+    return model, convert_data(train, config.loss), val
 
 
 def fit(
@@ -737,9 +789,7 @@ def fit(
         state = restore_latest(checkpoint_dir, like, tag)
 
     if checkpoint_dir is None and not progress:  # one program, from the key to the end
-        state = _fit_jit(
-            key, config=config, train=feature_major((xt, yt)), val=feature_major(val), **statics
-        )
+        state = _fit_jit(key, config=config, train=(xt, yt), val=val, **statics)
     else:
         if state is None:
             state = _init_jit(key, config=config, **statics)
@@ -802,7 +852,6 @@ def _run_chunked(state, config, train, val, statics, progress, chunk_epochs, che
 
     from jaxnn.progress import progress_bar
 
-    train, val = feature_major(train), feature_major(val)  # the layout _run_jit takes
     adaptive = chunk_epochs is None and checkpoint_dir is None
     chunk = chunk_epochs or max(1, config.epochs // 50)
     chunk = v.check_static_int("chunk_epochs", chunk, 1)

@@ -103,10 +103,7 @@ def run_until(key, model, config, train, val, until):
     plan = training.make_plan(config, train[0].shape[0], True)
     statics = dict(model=model, plan=plan, optimizer=None)
     state = training._init_jit(key, config=config, **statics)
-    fm = training.feature_major  # the compiled loop's layout
-    return training._run_jit(
-        state, config=config, train=fm(train), val=fm(val), until=until, **statics
-    )
+    return training._run_jit(state, config=config, train=train, val=val, until=until, **statics)
 
 
 # ---------------------------------------------------------------------------------------
@@ -338,8 +335,8 @@ def test_dropout_and_shuffling_follow_the_training_key(key):
     run = functools.partial(
         training._run_jit,
         config=DROP,
-        train=training.feature_major(train),  # the compiled loop's layout
-        val=training.feature_major(val),
+        train=train,
+        val=val,
         until=3,
         **statics,
     )
