@@ -38,16 +38,30 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         choices=["fit", "restarts", "distributed"],
         help="none: the peer comparison (W1-W3, every peer in its own process, "
-        "report.md); fit: jaxnn.fit vs a hand-written loop; restarts: the W1 restart "
-        "study in one process; distributed: W1 at N = 128 in two processes vs one",
+        "report.md); fit: jaxnn.fit vs the bare loop (W2, W1 at N = 1); restarts: "
+        "jaxnn.restarts vs the bare loop (W1 at each of --ns); distributed: W1 at "
+        "N = 128 in two processes vs one",
     )
-    bench.add_argument("--host-devices", type=int, default=0, help="XLA CPU devices (restarts)")
+    bench.add_argument(
+        "--host-devices",
+        type=int,
+        default=0,
+        help="fit, restarts: XLA CPU devices per worker process (default: one per core)",
+    )
     bench.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     bench.add_argument("--out", default="results/bench", help="where to write the results")
     bench.add_argument("--peers", default=None, help="peer comparison: e.g. jaxnn,reference")
     bench.add_argument("--workloads", default="w1,w2,w3", help="peer comparison: e.g. w1,w2")
     bench.add_argument(
-        "--repeats", type=int, default=None, help="peer comparison: rounds (default 3)"
+        "--rounds",
+        "--repeats",
+        dest="repeats",
+        type=int,
+        default=None,
+        help="rounds, each program once per round (default 3; 1 with --quick)",
+    )
+    bench.add_argument(
+        "--ns", default=None, help="restarts: the numbers of restarts, e.g. 1,16,128,1024"
     )
     rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
     from experiments import restarts as restarts_mod
@@ -78,21 +92,39 @@ def main(argv: list[str] | None = None) -> int:
         _host_devices(args.host_devices)
         restarts_mod.run(args)
     elif args.command == "bench":
+        words = sys.argv[1:] if argv is None else argv
         if args.name is None:
-            return _bench_peers(args, parser, sys.argv[1:] if argv is None else argv)
+            return _bench_peers(args, parser, words)
+        if args.ns is not None and args.name != "restarts":
+            parser.error("--ns is an option of bench restarts")
+        # fit and restarts run every program in its own worker process, which sets its
+        # own XLA flags (--host-devices of them), so this process does not split the CPU.
+        command = " ".join(["python -m experiments", *words])
+        kwargs = dict(
+            quick=args.quick,
+            out=args.out,
+            rounds=args.repeats,
+            threads=args.host_devices or None,
+            command=command,
+        )
         if args.name == "fit":
             from experiments.bench_fit import main as bench_fit
 
-            bench_fit(quick=args.quick, out=args.out)
+            bench_fit(**kwargs)
         elif args.name == "distributed":
             from experiments.bench_distributed import main as bench_distributed
 
             bench_distributed(quick=args.quick, out=args.out, repeats=args.repeats)
         else:
-            _host_devices(args.host_devices)
             from experiments.bench_restarts import main as bench_restarts
 
-            bench_restarts(quick=args.quick, out=args.out)
+            try:
+                ns = None if args.ns is None else [int(v) for v in args.ns.split(",") if v]
+            except ValueError:
+                parser.error(f"--ns takes numbers separated by commas, got {args.ns!r}")
+            if ns is not None and (not ns or min(ns) < 1):
+                parser.error(f"--ns takes positive numbers, got {args.ns!r}")
+            bench_restarts(ns=ns, **kwargs)
     return 0
 
 

@@ -5,9 +5,10 @@
 Workloads (:mod:`experiments.peers.workloads`): W1, a restart study (restart-epochs
 per second); W2, one model with mini-batches, dropout and L2 (examples per second,
 test accuracy); W3, scale (the largest W1 study a peer trains within 60 s and
-8 GiB). Peers (:data:`experiments.peers.PEERS`): jaxnn, a hand-written JAX + optax
-reference, Flax NNX, Equinox, PyTorch (a loop and ``torch.func.vmap``) and
-scikit-learn.
+8 GiB). Peers (:data:`experiments.peers.PEERS`): jaxnn, the bare JAX + optax loop a
+user would write (``reference``: it records nothing per epoch, see
+:mod:`experiments.peers.reference`), Flax NNX, Equinox, PyTorch (a loop and
+``torch.func.vmap``) and scikit-learn.
 
 Every run is its own process (``python -m experiments.peers``), so no library's
 threads, allocator or caches touch another's numbers. W1 and W2 run in rounds,
@@ -35,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
-from experiments.peers import PEERS
+from experiments.peers import MODULES, PEERS
 from experiments.peers import workloads as wl
 
 WORKLOADS = ("w1", "w2", "w3")
@@ -80,7 +81,7 @@ def run_worker(
     """
     cmd = [sys.executable, "-m", "experiments.peers", peer, workload, "--data", data]
     cmd += ["--n", str(n), "--epochs", str(epochs), "--threads", str(threads)]
-    cmd += ["--module", PEERS[peer]]
+    cmd += ["--module", MODULES[peer]]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
     load = os.getloadavg()[0]  # other work on the machine distorts timings: record it
@@ -222,6 +223,12 @@ def _ok(runs, workload):
     return [r for r in runs if r["workload"] == workload and r["status"] == "ok"]
 
 
+def _first_call(results: Sequence[dict]) -> float | None:
+    """Median first-call seconds of a peer's results (None where it measured none)."""
+    firsts = [m["first_call_s"] for m in results if m.get("first_call_s") is not None]
+    return spread(firsts)["median"]
+
+
 def _peer_order(peers: Sequence[str]) -> list[str]:
     """``peers`` in report order: PEERS' order, then any others."""
     known = [p for p in PEERS if p in peers]
@@ -249,6 +256,7 @@ def summarize_w1(
                     "peer": peer,
                     "rate": rate,
                     "warmup_s": spread([m["warmup_s"] for m in mine])["median"],
+                    "first_call_s": _first_call(mine),
                     "gflops": gflops,
                     "pct_peak": gflops / peak_gflops if peak_gflops else None,
                     "final_loss": spread(mine[-1]["final_losses"]),
@@ -277,6 +285,7 @@ def summarize_w2(runs: Sequence[dict], n_train: int, base: str = "jaxnn") -> lis
                 "wall_s": spread([m["seconds"] for m in mine]),
                 "test_accuracy": spread([m["test_accuracy"] for m in mine]),
                 "warmup_s": spread([m["warmup_s"] for m in mine])["median"],
+                "first_call_s": _first_call(mine),
                 "rounds": len(mine),
                 "note": mine[-1].get("note", ""),
             }
@@ -436,6 +445,8 @@ def render_w1(section: dict, settings: dict) -> str:
                 _f(r["gflops"], ".3g"),
                 _f(r["pct_peak"] and 100 * r["pct_peak"], ".1f"),
                 _f(r["warmup_s"], ".2f"),
+                _f(r.get("first_call_s"), ".2f"),
+                _f(r.get("first_call_s"), ".2f"),
                 " / ".join(_f(r["final_loss"][k], ".4f") for k in ("min", "median", "max")),
                 r["note"],
             ]
@@ -449,6 +460,7 @@ def render_w1(section: dict, settings: dict) -> str:
         "GFLOP/s",
         "% of peak",
         "warm-up s",
+        "first call s",
         "final loss min / median / max",
         "note",
     )
@@ -479,6 +491,7 @@ def render_w2(section: dict, settings: dict) -> str:
             _f(r["wall_s"]["median"], ".3g"),
             f"{_f(r['test_accuracy']['median'], '.3f')} ({_range(r['test_accuracy'], '.3f')})",
             _f(r["warmup_s"], ".2f"),
+            _f(r.get("first_call_s"), ".2f"),
             r["note"],
         ]
         for r in section.get("rows", [])
@@ -491,6 +504,7 @@ def render_w2(section: dict, settings: dict) -> str:
         "wall s",
         "test accuracy (min–max)",
         "warm-up s",
+        "first call s",
         "note",
     )
     parts = [
@@ -687,18 +701,16 @@ def main(
             section = {"rows": [], "skipped": {}, "failed": []}
             results["summary"][w] = section
             if w in ("w1", "w2"):
-                _rounds(
-                    w,
+                run_rounds(
+                    [(w, n) for n in (ns if w == "w1" else (1,))],
                     avail,
-                    ns,
                     repeats,
                     data,
-                    w1_epochs,
-                    w2_epochs,
-                    threads,
-                    timeout,
-                    runs,
-                    section,
+                    epochs={"w1": w1_epochs, "w2": w2_epochs},
+                    threads=threads,
+                    timeout=timeout,
+                    runs=runs,
+                    section=section,
                 )
                 if w == "w1":
                     section["rows"] = summarize_w1(runs, w1_points, peak)
@@ -728,28 +740,46 @@ def main(
     return results
 
 
-def _rounds(w, avail, ns, repeats, data, w1_epochs, w2_epochs, threads, timeout, runs, section):
-    """W1 or W2: ``repeats`` rounds, each over every N and every peer (order rotated)."""
-    done: set = set()  # (peer, n) that skipped or failed: not run again
-    for r in range(repeats):
-        for n in ns if w == "w1" else (1,):
-            for p in _rotated(avail, r):
-                if (p, n) in done or (p, None) in done:
+def run_rounds(
+    cases: Sequence[tuple[str, int]],
+    peers: Sequence[str],
+    rounds: int,
+    data: str,
+    *,
+    epochs: dict[str, int],
+    threads: int,
+    timeout: float,
+    runs: list[dict],
+    section: dict,
+) -> None:
+    """W1 or W2 runs: ``rounds`` rounds, each over every case ``(workload, n)`` and
+    every peer (the peer order rotated each round), one worker process per run.
+
+    Appends each run (with its ``round``) to ``runs``; a peer that skips is not run
+    again on that workload, one that fails not again on that case; both are recorded
+    in ``section`` (``skipped``: peer -> reason; ``failed``: a list).
+    """
+    done: set = set()  # (peer, workload, n) that failed, (peer, workload, None) skipped
+    for r in range(rounds):
+        for w, n in cases:
+            for p in _rotated(list(peers), r):
+                if (p, w, n) in done or (p, w, None) in done:
                     continue
-                epochs = w1_epochs if w == "w1" else w2_epochs
-                run = run_worker(p, w, data, n=n, epochs=epochs, threads=threads, timeout=timeout)
+                run = run_worker(
+                    p, w, data, n=n, epochs=epochs[w], threads=threads, timeout=timeout
+                )
                 run["round"] = r
                 runs.append(run)
-                tag = f"[{w} round {r + 1}/{repeats}]" + (f" N={n}" if w == "w1" else "")
+                tag = f"[{w} round {r + 1}/{rounds}]" + (f" N={n}" if w == "w1" else "")
                 if run["status"] == "skip":
                     section["skipped"][p] = run["reason"]
-                    done.add((p, None))
+                    done.add((p, w, None))
                     print(f"{tag} {p}: SKIP {run['reason']}", flush=True)
                 elif run["status"] == "fail":
                     section["failed"].append(
                         {"peer": p, "workload": w, "n": n, "round": r, "reason": run["reason"]}
                     )
-                    done.add((p, n))
+                    done.add((p, w, n))
                     print(f"{tag} {p}: FAILED {run['reason']}", flush=True)
                 else:
                     res = run["result"]
@@ -758,6 +788,9 @@ def _rounds(w, avail, ns, repeats, data, w1_epochs, w2_epochs, threads, timeout,
                         what = f"{rate:.4g} restart-epochs/s"
                     else:
                         what = f"{res['seconds']:.3g} s, test accuracy {res['test_accuracy']:.3f}"
+                    first = res.get("first_call_s")
+                    if first is not None:
+                        what += f", first call {first:.2f} s"
                     print(f"{tag} {p}: {what} (process {run['wall_s']:.1f} s)", flush=True)
 
 

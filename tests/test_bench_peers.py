@@ -1,12 +1,19 @@
 """The peer benchmark: its pure parts (aggregation, the W3 search, the report), the
-command line, and one quick smoke run with a peer that is not there."""
+command line, and one quick smoke run with a peer that is not there; the bare loop
+against jaxnn's fit; ``bench restarts`` and ``bench fit`` (quick runs)."""
 
 import json
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
+import jaxnn
+from experiments import bench_loop
 from experiments import bench_peers as bp
-from experiments.peers import PEERS
+from experiments.__main__ import main as cli
+from experiments.peers import PEERS, reference
 from experiments.peers import workloads as wl
 
 
@@ -203,6 +210,114 @@ def test_quick_run_writes_report_and_skips_a_missing_peer(tmp_path, monkeypatch,
     w1 = results["summary"]["w1"]["rows"]
     j, ref = (next(r for r in w1 if r["peer"] == p) for p in ("jaxnn", "reference"))
     # The same init, data and update rule: the same final losses (up to float noise).
-    assert j["final_loss"]["median"] == pytest.approx(ref["final_loss"]["median"], rel=1e-3)
+    assert j["final_loss"]["median"] == pytest.approx(ref["final_loss"]["median"], rel=1e-5)
     assert "## W1" in report and "## W2" in report and "## W3" in report
     assert "SKIP absent_peer" in capsys.readouterr().out
+
+
+# ------------------------------------------------ the bare loop, bench restarts, bench fit
+
+
+def test_bare_loop_trains_what_jaxnn_fit_trains():
+    """Restart i of the bare loop (W1's model and update rule, 10 restarts: a group of
+    8 and a remainder of 2) reaches the final loss of ``jaxnn.fit`` from
+    ``fold_in(key, i)`` with jaxnn's defaults, to float tolerance."""
+    x, y = jaxnn.data.make_moons(jax.random.key(3), 64, noise=0.2)
+    x, y = jaxnn.data.standardize(x), y.astype(jnp.float32)
+    key, n, epochs = jax.random.key(wl.W1_SEED), 10, 30
+    params = reference.w1_program(n, epochs)(key, x.T, y)
+    assert jax.tree.leaves(params)[0].shape[0] == n
+    loop = np.asarray(reference.w1_final_losses(params, x.T, y))
+    model = jaxnn.MLP(wl.W1_SIZES, wl.W1_ACTIVATION)
+    config = jaxnn.FitConfig(learning_rate=wl.W1_LR, momentum=wl.W1_MOMENTUM, epochs=epochs)
+    fits = []
+    for i in range(n):
+        p = jaxnn.fit(jax.random.fold_in(key, i), model, (x, y), config=config).params
+        fits.append(float(jaxnn.evaluate("binary", model.apply(p, x), y)[0]))
+    np.testing.assert_allclose(loop, fits, rtol=1e-5)
+    # They trained: below the loss of the restarts' init, and the restarts differ.
+    init = jaxnn.init_mlp(jax.random.fold_in(jax.random.fold_in(key, 0), 0), wl.W1_SIZES,
+                          activation="tanh")  # fmt: skip
+    assert loop[0] < float(reference.bce(init, x.T, y)) - 0.05
+    assert np.ptp(loop) > 1e-3
+
+
+def _loop_run(peer, w, n, r, seconds, first, losses=(0.3, 0.2)):
+    result = {"seconds": seconds, "warmup_s": first - seconds, "first_call_s": first,
+              "note": "", "epochs": 10, "timed_restarts": n, "final_losses": list(losses),
+              "test_accuracy": 0.9}  # fmt: skip
+    return {"peer": peer, "workload": w, "n": n, "status": "ok", "round": r, "result": result}
+
+
+def test_run_rounds_rotates_the_order_and_summarize_pairs_rounds(monkeypatch):
+    calls = []
+
+    def fake_worker(peer, workload, data, *, n, epochs, threads, timeout):
+        calls.append((peer, workload, n))
+        r = (sum(1 for c in calls if c[1:] == (workload, n)) - 1) // 2  # this call's round
+        seconds = {"jaxnn": 2.0, "reference": 1.0}[peer] * (1 + r)
+        run = _loop_run(peer, workload, n, r, seconds, first=3.0 if peer == "jaxnn" else 1.5)
+        return {k: v for k, v in run.items() if k != "round"} | {"wall_s": 1.0}
+
+    monkeypatch.setattr(bp, "run_worker", fake_worker)
+    runs, section = [], {"skipped": {}, "failed": []}
+    cases = [("w2", 1), ("w1", 4)]
+    bp.run_rounds(cases, ["jaxnn", "reference"], 2, "data.npz", epochs={"w1": 10, "w2": 10},
+                  threads=2, timeout=10.0, runs=runs, section=section)  # fmt: skip
+    assert calls == [
+        ("jaxnn", "w2", 1), ("reference", "w2", 1), ("jaxnn", "w1", 4), ("reference", "w1", 4),
+        ("reference", "w2", 1), ("jaxnn", "w2", 1), ("reference", "w1", 4), ("jaxnn", "w1", 4),
+    ]  # fmt: skip
+    assert [r["round"] for r in runs] == [0, 0, 0, 0, 1, 1, 1, 1]
+    rows = bench_loop.summarize(runs, cases, "jaxnn", n_points=100, n_train=50, peak_gflops=1.0)
+    w2, w1 = rows
+    assert w2["jaxnn"]["rate"]["median"] == pytest.approx((250 + 125) / 2)  # 10 x 50 / s
+    assert w2["ratio"] == {"median": 0.5, "min": 0.5, "max": 0.5, "count": 2}  # per round
+    assert w1["first_call_ratio"]["median"] == 2.0 and w1["max_final_loss_diff"] == 0.0
+    flops = wl.w1_flops_per_restart_epoch(100)
+    assert w1["loop"]["pct_peak"] == pytest.approx(w1["loop"]["rate"]["median"] * flops / 1e9)
+    table = bench_loop.render(rows)
+    assert "| W1 N=4 (restart-epochs/s) |" in table and "0.50 [0.50–0.50]" in table
+
+
+def _check_loop_rows(saved, workloads):
+    assert [(r["workload"], r["N"]) for r in saved["rows"]] == workloads
+    assert saved["peak_gflops"] > 0 and not saved["failed"] and not saved["skipped"]
+    assert all(r["status"] == "ok" for r in saved["runs"]), saved["runs"]
+    for row in saved["rows"]:
+        for side in ("jaxnn", "loop"):
+            assert row[side]["rate"]["median"] > 0 and row[side]["first_call_s"]["median"] > 0
+        assert row["ratio"]["median"] > 0 and row["first_call_ratio"]["median"] > 0
+        if row["workload"] == "w1":
+            assert row["jaxnn"]["pct_peak"] > 0 and row["loop"]["pct_peak"] > 0
+            # The bare loop trains what jaxnn trains: the same final losses.
+            assert row["max_final_loss_diff"] < 1e-5
+        else:
+            assert row["loop"]["test_accuracy"]["median"] > 0.5
+
+
+def test_bench_restarts_quick(tmp_path, capsys):
+    # Two host devices whatever the cores: the bare loop's shard_map path runs.
+    args = ["bench", "restarts", "--quick", "--ns", "4", "--host-devices", "2"]
+    assert cli([*args, "--out", str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "restarts.json").read_text())
+    _check_loop_rows(saved, [("w1", 4)])
+    assert {r["peer"] for r in saved["runs"]} == {"jaxnn", "reference"}
+    assert saved["settings"]["threads"] == 2 and "shard_map" in saved["rows"][0]["loop"]["note"]
+    out = capsys.readouterr().out
+    assert "| W1 N=4 (restart-epochs/s) |" in out and "% of peak" in out
+    assert (tmp_path / "restarts.md").read_text().count("| W1 N=4") == 1
+
+
+def test_bench_fit_quick(tmp_path):
+    assert cli(["bench", "fit", "--quick", "--out", str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "fit.json").read_text())
+    _check_loop_rows(saved, [("w2", 1), ("w1", 1)])
+    assert {r["peer"] for r in saved["runs"]} == {"jaxnn_fit", "reference"}
+
+
+def test_cli_bench_loop_options_are_checked():
+    for argv in (["bench", "fit", "--ns", "4"], ["bench", "restarts", "--ns", "x"],
+                 ["bench", "restarts", "--ns", "0"]):  # fmt: skip
+        with pytest.raises(SystemExit):
+            cli(argv)

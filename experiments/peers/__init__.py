@@ -15,7 +15,8 @@ A peer module defines:
   model (see :mod:`experiments.peers.workloads`) for ``epochs`` epochs, twice in
   the same process (warm-up, then timed), and return a :func:`w1_result`. With
   ``warmup=False`` (W3) train once; ``seconds`` then includes compilation and
-  ``warmup_s`` is 0;
+  ``warmup_s`` is 0. The final losses come from the final params, computed after
+  the timed run (never from a history);
 * ``w2(data, epochs) -> dict`` (optional; peers that are variants of another on
   W2 leave it out): train the W2 model once as warm-up, once timed, and return a
   :func:`w2_result`.
@@ -47,9 +48,21 @@ PEERS = {
 """Peer name -> module ``experiments.peers.<module>``, in report order (module names
 differ from the libraries' own so that no import is shadowed)."""
 
+VARIANTS = {"jaxnn_fit": "jaxnn_fit"}
+"""Peers that only the narrower benchmarks run (``bench fit``), not the comparison."""
+
+MODULES = {**PEERS, **VARIANTS}
+"""Every peer a worker can run: name -> module under :mod:`experiments.peers`."""
+
 
 def w1_result(
-    *, seconds: float, warmup_s: float, final_losses, timed_restarts: int, note: str = ""
+    *,
+    seconds: float,
+    warmup_s: float,
+    final_losses,
+    timed_restarts: int,
+    note: str = "",
+    first_call_s: float | None = None,
 ) -> dict:
     """What a peer's ``w1`` returns.
 
@@ -58,27 +71,39 @@ def w1_result(
         restarts x ``epochs`` epochs, results on the host.
       warmup_s: the warm-up run's extra seconds over the timed run (compile, caches).
       final_losses: the timed run's final mean training BCE of each of its restarts
-        (after the last update, on the whole training set).
+        (of the params after the last update, on the whole training set; computed
+        outside the timed region).
       timed_restarts: restarts actually timed (fewer than asked for when a peer is
         too slow for the full N; the driver scales and says so).
       note: anything a reader of the report must know about how this peer ran.
+      first_call_s: the wall seconds of the process's first call (tracing,
+        compilation and the first run), or None where a peer does not measure it.
     """
     return {
         "seconds": float(seconds),
         "warmup_s": float(warmup_s),
+        "first_call_s": None if first_call_s is None else float(first_call_s),
         "final_losses": [float(v) for v in final_losses],
         "timed_restarts": int(timed_restarts),
         "note": note,
     }
 
 
-def w2_result(*, seconds: float, warmup_s: float, test_accuracy: float, note: str = "") -> dict:
+def w2_result(
+    *,
+    seconds: float,
+    warmup_s: float,
+    test_accuracy: float,
+    note: str = "",
+    first_call_s: float | None = None,
+) -> dict:
     """What a peer's ``w2`` returns: the timed run's wall seconds (all epochs), the
-    warm-up's extra seconds, and the test accuracy of the timed run's final params
-    (dropout off)."""
+    warm-up's extra seconds, the first call's wall seconds (None if not measured)
+    and the test accuracy of the timed run's final params (dropout off)."""
     return {
         "seconds": float(seconds),
         "warmup_s": float(warmup_s),
+        "first_call_s": None if first_call_s is None else float(first_call_s),
         "test_accuracy": float(test_accuracy),
         "note": note,
     }
@@ -89,3 +114,17 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
+
+
+def first_then_timed(fn: Callable[[], T], *, warmup: bool = True) -> tuple[T, dict]:
+    """Call ``fn`` twice (once with ``warmup=False``); return the last call's output
+    and the timing fields of :func:`w1_result` / :func:`w2_result`: ``seconds`` of
+    the last call, ``first_call_s`` (the process's first call: tracing, compilation
+    and a run) and ``warmup_s`` (first minus timed, 0 without a warm-up)."""
+    first = timed(fn)[1] if warmup else None
+    out, seconds = timed(fn)
+    return out, {
+        "seconds": seconds,
+        "first_call_s": seconds if first is None else first,
+        "warmup_s": 0.0 if first is None else max(first - seconds, 0.0),
+    }

@@ -10,7 +10,7 @@ ends with one line ``RESULT <json>``: the peer's result dict plus ``peer``,
 imports included), ``peak_rss_bytes`` (``VmHWM``) and ``ru_maxrss_bytes``. ``w3`` is
 ``w1`` without the warm-up run.
 ``--module`` names the module under :mod:`experiments.peers` (default: the peer's
-entry in :data:`experiments.peers.PEERS`).
+entry in :data:`experiments.peers.MODULES`).
 """
 
 from __future__ import annotations
@@ -102,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["XLA_FLAGS"] = " ".join(flags)
     os.environ["JAXNN_BENCH_THREADS"] = str(threads)
 
-    from experiments.peers import PEERS
+    from experiments.peers import MODULES
 
-    module = args.module or PEERS.get(args.peer)
+    module = args.module or MODULES.get(args.peer)
     if module is None:
-        print(f"SKIP {args.peer}: unknown peer (known: {', '.join(PEERS)})", flush=True)
+        print(f"SKIP {args.peer}: unknown peer (known: {', '.join(MODULES)})", flush=True)
         return 0
     why = unavailable(module)
     if why is not None:

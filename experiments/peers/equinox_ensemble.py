@@ -11,11 +11,11 @@ since an ``eqx.nn.Linear`` weight is ``(out, in)``) and zero biases. Optimiser:
 W1 (the restart study) is an ``eqx.nn.MLP`` ensemble as in Equinox's "ensembling"
 trick (same page): ``eqx.filter_vmap`` over model creation, one key per restart
 (``fold_in(key(1), i)``), and the train step ``eqx.filter_vmap``-ed over members.
-The whole run (init, the 500 epochs, the final losses) is one ``eqx.filter_jit``,
-the epochs a ``jax.lax.scan`` over the ensemble's arrays (``eqx.partition`` /
-``eqx.combine``, the pattern of Equinox's docs for putting a model through a JAX
-control-flow primitive). Each epoch is one full-batch update; the final loss of a
-member is its mean BCE on the whole training set after the last update.
+The whole run (init and the 500 epochs) is one ``eqx.filter_jit``, the epochs a
+``jax.lax.scan`` over the ensemble's arrays (``eqx.partition`` / ``eqx.combine``, the
+pattern of Equinox's docs for putting a model through a JAX control-flow primitive).
+Each epoch is one full-batch update; the final loss of a member is its mean BCE on
+the whole training set after the last update, computed after the timed run.
 
 W2 (one model, mini-batches) is the loop of Equinox's MNIST example
 (https://docs.kidger.site/equinox/examples/mnist/): a Python loop over batches
@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.peers import timed, w1_result, w2_result
+from experiments.peers import first_then_timed, w1_result, w2_result
 from experiments.peers import workloads as wl
 
 REQUIRES = ("equinox", "optax")
@@ -116,8 +116,8 @@ def _w1_step(
 
 
 @eqx.filter_jit
-def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> jax.Array:
-    """Init one member per key, train all for ``epochs``; return the final losses."""
+def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> eqx.nn.MLP:
+    """Init one member per key, train all for ``epochs``; return the trained ensemble."""
     ensemble = eqx.filter_vmap(_w1_model)(keys)
     opt_state = eqx.filter_vmap(_w1_opt_init)(ensemble)
     params, static = eqx.partition(ensemble, eqx.is_inexact_array)
@@ -128,22 +128,25 @@ def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> jax.A
         return (eqx.filter(model, eqx.is_inexact_array), opt_state), None
 
     (params, _), _ = jax.lax.scan(epoch, (params, opt_state), length=epochs)
-    final = eqx.combine(params, static)
-    return eqx.filter_vmap(_bce, in_axes=(eqx.if_array(0), None, None))(final, x, y)
+    return eqx.combine(params, static)
+
+
+@eqx.filter_jit
+def _w1_losses(ensemble: eqx.nn.MLP, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The final loss of every member of a trained ensemble."""
+    return eqx.filter_vmap(_bce, in_axes=(eqx.if_array(0), None, None))(ensemble, x, y)
 
 
 def w1(data: dict[str, np.ndarray], n: int, epochs: int, *, warmup: bool = True) -> dict:
     x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
 
-    def run() -> np.ndarray:
-        return np.asarray(jax.block_until_ready(_w1_train(wl.w1_restart_keys(n), x, y, epochs)))
+    def run() -> eqx.nn.MLP:
+        return jax.block_until_ready(_w1_train(wl.w1_restart_keys(n), x, y, epochs))
 
-    first = timed(run)[1] if warmup else 0.0
-    losses, seconds = timed(run)
+    ensemble, times = first_then_timed(run, warmup=warmup)
     return w1_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0),
-        final_losses=losses,
+        **times,
+        final_losses=np.asarray(_w1_losses(ensemble, x, y)),
         timed_restarts=n,
         note="eqx.filter_vmap ensemble; init + lax.scan over epochs of the filter_vmap-ed "
         "step in one eqx.filter_jit; one device",
@@ -232,13 +235,11 @@ def w2(data: dict[str, np.ndarray], epochs: int) -> dict:
     def run() -> DigitsMLP:
         return _w2_train(x, y, epochs)
 
-    first = timed(run)[1]
-    model, seconds = timed(run)
+    model, times = first_then_timed(run)
     test_model = eqx.nn.inference_mode(model)
     pred = np.asarray(jax.vmap(test_model)(jnp.asarray(data["w2_x_test"])).argmax(-1))
     return w2_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0),
+        **times,
         test_accuracy=float(np.mean(pred == data["w2_y_test"])),
         note="Python loop over an eqx.filter_jit step; host-side batches",
     )

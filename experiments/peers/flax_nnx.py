@@ -10,12 +10,13 @@ W1 (the restart study) is a model ensemble as in Flax's transforms guide
 model creation, here given one key per restart (``fold_in(key(1), i)``, a batched
 ``nnx.Rngs`` as ``nnx.split_rngs`` would make, so that restart ``i``'s init does not
 depend on ``n``), an ``nnx.Optimizer`` per member made under ``nnx.vmap`` too, and
-the train step ``nnx.vmap``-ed over members. The whole run (init, the 500 epochs,
-the final losses) is one ``jax.jit``: the "functional training loop" of Flax's
+the train step ``nnx.vmap``-ed over members. The whole run (init and the 500
+epochs) is one ``jax.jit``: the "functional training loop" of Flax's
 performance guide (https://flax.readthedocs.io/en/latest/guides/performance.html),
 ``nnx.split`` / ``nnx.merge`` around the step, with a ``jax.lax.scan`` over epochs
 in place of the guide's Python loop. Each epoch is one full-batch update; the final
-loss of a member is its mean BCE on the whole training set after the last update.
+loss of a member is its mean BCE on the whole training set after the last update,
+computed after the timed run (a fresh ensemble updated with the trained params).
 
 W2 (one model, mini-batches) is the loop of Flax's MNIST tutorial
 (https://flax.readthedocs.io/en/latest/mnist_tutorial.html): a Python loop over
@@ -41,7 +42,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from experiments.peers import timed, w1_result, w2_result
+from experiments.peers import first_then_timed, w1_result, w2_result
 from experiments.peers import workloads as wl
 
 REQUIRES = ("flax", "optax")
@@ -107,8 +108,8 @@ def _w1_step(model: MLP, optimizer: nnx.Optimizer, x: jax.Array, y: jax.Array) -
 
 
 @functools.partial(jax.jit, static_argnames="epochs")
-def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> jax.Array:
-    """Init one member per key, train all for ``epochs``; return the final losses."""
+def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> nnx.State:
+    """Init one member per key, train all for ``epochs``; return the trained params."""
     model = nnx.vmap(_w1_model)(nnx.Rngs(keys))
     optimizer = nnx.vmap(_w1_optimizer)(model)
     graphdef, state = nnx.split((model, optimizer))
@@ -120,21 +121,29 @@ def _w1_train(keys: jax.Array, x: jax.Array, y: jax.Array, epochs: int) -> jax.A
 
     state, _ = jax.lax.scan(epoch, state, length=epochs)
     model, _ = nnx.merge(graphdef, state)
+    return nnx.state(model)
+
+
+@jax.jit
+def _w1_losses(keys: jax.Array, params: nnx.State, x: jax.Array, y: jax.Array) -> jax.Array:
+    """The final loss of every member: an ensemble made as in training (its init is
+    overwritten) updated with the trained ``params``."""
+    model = nnx.vmap(_w1_model)(nnx.Rngs(keys))
+    nnx.update(model, params)
     return nnx.vmap(_bce, in_axes=(0, None, None))(model, x, y)
 
 
 def w1(data: dict[str, np.ndarray], n: int, epochs: int, *, warmup: bool = True) -> dict:
     x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
 
-    def run() -> np.ndarray:
-        return np.asarray(jax.block_until_ready(_w1_train(wl.w1_restart_keys(n), x, y, epochs)))
+    def run() -> nnx.State:
+        return jax.block_until_ready(_w1_train(wl.w1_restart_keys(n), x, y, epochs))
 
-    first = timed(run)[1] if warmup else 0.0
-    losses, seconds = timed(run)
+    params, times = first_then_timed(run, warmup=warmup)
+    losses = _w1_losses(wl.w1_restart_keys(n), params, x, y)
     return w1_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0),
-        final_losses=losses,
+        **times,
+        final_losses=np.asarray(losses),
         timed_restarts=n,
         note="nnx.vmap ensemble; init + lax.scan over epochs of the nnx.vmap-ed step in one "
         "jax.jit (nnx.split/merge functional loop); one device",
@@ -190,13 +199,11 @@ def w2(data: dict[str, np.ndarray], epochs: int) -> dict:
     def run() -> MLP:
         return _w2_train(x, y, epochs)
 
-    first = timed(run)[1]
-    model, seconds = timed(run)
+    model, times = first_then_timed(run)
     model.eval()
     pred = np.asarray(model(jnp.asarray(data["w2_x_test"])).argmax(-1))
     return w2_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0),
+        **times,
         test_accuracy=float(np.mean(pred == data["w2_y_test"])),
         note="Python loop over an nnx.jit step (nnx.cached_partial); host-side batches",
     )

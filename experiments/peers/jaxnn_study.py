@@ -1,16 +1,17 @@
 """Peer ``jaxnn``: the workloads written with jaxnn's public API, as its README shows.
 
 W1 is one call of :func:`jaxnn.restarts` (members sharded over every host device
-the worker was given); W2 is one call of :func:`jaxnn.fit`. Each epoch jaxnn also
-evaluates the new params' training loss and accuracy on the whole training set
-(its history); that work is part of the timed run.
+the worker was given); W2 is one call of :func:`jaxnn.fit`. Both with jaxnn's
+defaults: whatever jaxnn records per epoch (its history) and checks (divergence)
+is part of the timed run. The final losses are computed from the final params after
+the timed run (``jaxnn.evaluate``), never read from the history.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from experiments.peers import timed, w1_result, w2_result
+from experiments.peers import first_then_timed, w1_result, w2_result
 from experiments.peers.workloads import (
     W1_ACTIVATION,
     W1_LR,
@@ -30,6 +31,18 @@ from experiments.peers.workloads import (
 REQUIRES = ("jax",)
 
 
+def final_losses(model, params, x, y) -> np.ndarray:
+    """(N,) mean BCE on ``(x, y)`` of each member of the stacked ``params``."""
+    import jax
+
+    import jaxnn
+
+    def loss(p):
+        return jaxnn.evaluate("binary", model.apply(p, x), y)[0]
+
+    return np.asarray(jax.jit(jax.vmap(loss))(params))
+
+
 def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
     import jax
     import jax.numpy as jnp
@@ -44,19 +57,10 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
         study = jaxnn.restarts(jax.random.key(W1_SEED), model, (x, y), config=config, n=n)
         return jax.block_until_ready(study)
 
-    first = 0.0
-    if warmup:
-        _, first = timed(run)
-    study, seconds = timed(run)
-    # The history's last training loss is the final params' mean BCE on the whole set
-    # (no penalty in W1); index by epochs_run in case a member stopped (diverged).
-    hist = np.asarray(study.results.history.train_loss)
-    last = np.asarray(study.results.epochs_run) - 1
-    final = hist[np.arange(n), last]
+    study, times = first_then_timed(run, warmup=warmup)
     return w1_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0) if warmup else 0.0,
-        final_losses=final,
+        **times,
+        final_losses=final_losses(model, study.results.params, x, y),
         timed_restarts=n,
         note=f"jaxnn.restarts over {min(n, len(jax.devices()))} host device(s)",
     )
@@ -87,12 +91,10 @@ def w2(data, epochs: int) -> dict:
     def run():
         return jax.block_until_ready(jaxnn.fit(jax.random.key(0), model, (x, y), config=config))
 
-    _, first = timed(run)
-    result, seconds = timed(run)
+    result, times = first_then_timed(run)
     _, acc = jaxnn.evaluate("multiclass", model.apply(result.params, xt), yt)
     return w2_result(
-        seconds=seconds,
-        warmup_s=max(first - seconds, 0.0),
+        **times,
         test_accuracy=float(acc),
         note="jaxnn.fit",
     )
