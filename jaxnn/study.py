@@ -62,8 +62,8 @@ from jaxnn.training import (
     FitResult,
     _check_apply_takes_dropout,
     _checkpoint_tag,
-    feature_major,
     init_state,
+    loop_layout,
     make_plan,
     prepare_data,
     prepare_inputs,
@@ -238,8 +238,8 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     """Run a chunk of members; with a mesh, each device loops over its own members
     (``shard_map``), so no device waits on another's early stopping and the loop
     needs no cross-device reduction per epoch. ``train`` and ``val`` come
-    row-major; the program makes the feature-major copy the loop reads
-    (:func:`jaxnn.training.feature_major`). With ``init``, ``states`` is the pair
+    row-major (the program lays them out as a fit does,
+    :func:`jaxnn.training.loop_layout`). With ``init``, ``states`` is the pair
     ``(key, restart indices)`` and the program initialises the members first (one
     program for a whole study, as :func:`jaxnn.training.fit_from_key` is for a fit).
     """
@@ -252,11 +252,7 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     def local(st, cf, tr, va, un):
         if init:
             st = _vinit(*st, cf, model=model, plan=plan, optimizer=optimizer)
-        # the barrier keeps the transposed data materialised (the loop then reads it
-        # feature-major, see feature_major) and the loop blind to the initial values,
-        # so that it compiles alike with and without init (bitwise the same numbers)
-        st, tr, va = jax.lax.optimization_barrier((st, feature_major(tr), feature_major(va)))
-        tr, va = feature_major(tr), feature_major(va)
+        st, tr, va = loop_layout(st, tr, va, plan)  # as a single fit reads them
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
         if size == 1:  # one member: XLA's CPU matmuls batched over 1 are ~1.4x slower

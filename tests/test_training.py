@@ -623,17 +623,21 @@ def test_dropout_needs_an_apply_that_takes_key_and_dropout(key):
         jaxnn.fit(key, model, make_xy(), config=ONE_STEP.replace(dropout=0.5))
 
 
-def test_the_feature_major_loop_is_the_row_major_loop(key):
-    """run_epochs_fm on (d, n) data gives bitwise the state run_epochs gives on (n, d)."""
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_the_loop_layout_does_not_change_the_numbers(key, batch_size):
+    """run_epochs_rows (feature-major copies of the data read whole, behind a
+    barrier) gives the state run_epochs gives on the row-major data, up to the
+    rounding of matmuls that read another memory layout. (Every caller of the
+    engine lays the data out alike: those agree bitwise, see the tests above.)"""
     train, val = prepared(DROP_TRAIN, DROP_VAL)
-    plan = training.make_plan(DROP, 50, True)
-    state = training.init_state(key, DROP_MODEL, DROP, plan)
+    config = DROP.replace(batch_size=batch_size)
+    plan = training.make_plan(config, 50, True)
+    state = training.init_state(key, DROP_MODEL, config, plan)
     assert training.feature_major(train)[0].shape == train[0].shape[::-1]
     assert training.feature_major(None) is None
-    rows = jax.jit(lambda s, tr, va: training.run_epochs(s, DROP_MODEL, DROP, plan, tr, va, 3))(
-        state, train, val
-    )
-    cols = jax.jit(lambda s, tr, va: training.run_epochs_fm(s, DROP_MODEL, DROP, plan, tr, va, 3))(
-        state, training.feature_major(train), training.feature_major(val)
-    )
-    assert_bitwise(rows, cols)
+    run = lambda f: jax.jit(lambda s, tr, va: f(s, DROP_MODEL, config, plan, tr, va, 3))
+    rows = run(training.run_epochs)(state, train, val)
+    laid_out = run(training.run_epochs_rows)(state, train, val)
+    assert_close(rows.params, laid_out.params)
+    for a, b in zip(rows.history, laid_out.history, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5)

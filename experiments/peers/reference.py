@@ -123,6 +123,8 @@ def w1_program(n: int, epochs: int, *, sizes=W1_SIZES, lr=W1_LR, momentum=W1_MOM
 
     @jax.jit
     def train(key, xt, y):
+        if n == 1:  # one restart: unbatched (XLA's CPU matmuls batched over 1 are slower)
+            return jax.tree.map(lambda a: a[None], one(jax.random.fold_in(key, 0), xt, y))
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
         return restarts(keys, xt, y)
 
