@@ -55,7 +55,7 @@ def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     v.check_binary_labels("binary_cross_entropy: labels", labels)
     z = _as_float(logits).reshape(-1)
     y = jnp.asarray(labels).reshape(-1).astype(z.dtype)
-    losses = -(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z))
+    losses = -(times_log(y, jax.nn.log_sigmoid(z)) + times_log(1 - y, jax.nn.log_sigmoid(-z)))
     # Each loss is at most |z|, but their sum can overflow float32 for logits near its
     # limit; dividing by n before summing keeps the mean finite for any finite logits.
     return jnp.sum(losses / z.shape[0])
@@ -65,7 +65,10 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     """Mean multi-class cross-entropy under ``softmax(logits)``.
 
     ``CE = -(1/n) sum_i sum_j y_ij ln p_ij`` with ``p_i = softmax(z_i)`` and
-    ``ln p_ij = z_ij - logsumexp(z_i)``. Its gradient with respect to ``z_i`` is
+    ``ln p_ij = (z_ij - m_i) - ln sum_j exp(z_ij - m_i)``, ``m_i = max_j z_ij``
+    (``jax.nn.log_softmax``: subtracting the max first keeps float32's precision at
+    large logits, where ``z - logsumexp(z)`` rounds to the spacing at ``max|z|``),
+    and ``0 ln 0 = 0`` (:func:`times_log`). Its gradient with respect to ``z_i`` is
     ``(p_i - y_i) / n``.
 
     Args:
@@ -95,7 +98,7 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     if n == 0:
         raise ValueError("cross_entropy: got 0 examples; the mean is undefined.")
     z = _as_float(logits)
-    log_p = z - jax.nn.logsumexp(z, axis=-1, keepdims=True)
+    log_p = jax.nn.log_softmax(z, axis=-1)
     if y_shape == (n,):
         v.check_class_ids("cross_entropy: labels", labels, k)
         ids = jnp.asarray(labels)
@@ -103,7 +106,24 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
         return -jnp.mean(picked)
     _check_probabilities(labels)
     y = jnp.asarray(labels).astype(z.dtype)
-    return -jnp.mean(jnp.sum(y * log_p, axis=-1))
+    return -jnp.mean(jnp.sum(times_log(y, log_p), axis=-1))
+
+
+def times_log(weight: ArrayLike, log_p: ArrayLike) -> Array:
+    """``weight * log_p``, with 0 wherever ``weight == 0`` (the convention 0 log 0 = 0).
+
+    A certain, correct prediction has ``log_p = -inf`` on the classes it rules out,
+    where the labels are 0: the plain product would be ``0 * -inf = NaN``. The
+    gradients stay finite there too (the inner ``where`` keeps ``-inf`` out of the
+    product's derivative). Same convention as ``jax.scipy.special.xlogy``, for
+    arguments already in log space.
+
+    >>> times_log(jnp.array([0.0, 0.5]), jnp.array([-jnp.inf, -2.0]))
+    Array([ 0., -1.], dtype=float32)
+    """
+    weight, log_p = jnp.asarray(weight), jnp.asarray(log_p)
+    nonzero = weight != 0
+    return jnp.where(nonzero, weight * jnp.where(nonzero, log_p, 0), 0)
 
 
 def _check_probabilities(labels: ArrayLike) -> None:

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnn._typing import Array, Params, PRNGKey
+from jaxnn.losses import times_log
 from jaxnn.penalties import l1_penalty, l2_penalty
 
 LOSSES = ("binary", "multiclass")
@@ -30,8 +31,8 @@ def example_losses(kind: str, logits: Array, labels: Array) -> Array:
     if kind == "binary":
         z = logits.reshape(logits.shape[0])
         y = labels.reshape(labels.shape[0]).astype(z.dtype)
-        return -(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z))
-    log_p = logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)
+        return -(times_log(y, jax.nn.log_sigmoid(z)) + times_log(1 - y, jax.nn.log_sigmoid(-z)))
+    log_p = jax.nn.log_softmax(logits, axis=-1)
     return -jnp.take_along_axis(log_p, labels[:, None], axis=-1)[:, 0]
 
 
