@@ -42,6 +42,7 @@ import functools
 import itertools
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -593,6 +594,7 @@ def _run_study(
             state=results.state._replace(key=jax.random.wrap_key_data(results.state.key))
         )
     losses = np.asarray(results.state.early.best_loss, np.float64).reshape(m, n)
+    _warn_diverged(np.asarray(results.diverged_epoch).reshape(m, n))
     summary = summarize(losses, tol)
     flat = int(np.argmin(losses))
     return StudyResult(
@@ -601,6 +603,25 @@ def _run_study(
         losses=losses,
         summary=summary,
         best=(flat // n, flat % n),
+    )
+
+
+def _warn_diverged(diverged_epoch: np.ndarray) -> None:
+    """One ``RuntimeWarning`` naming the members (config, restart) whose loss became
+    NaN or inf, as :func:`jaxnn.fit` warns for one fit."""
+    where = np.argwhere(diverged_epoch >= 0)
+    if where.size == 0:
+        return
+    shown = ", ".join(
+        f"(config {c}, restart {r}) at epoch {int(diverged_epoch[c, r])}" for c, r in where[:5]
+    )
+    more = f" and {len(where) - 5} more" if len(where) > 5 else ""
+    warnings.warn(
+        f"{len(where)} of {diverged_epoch.size} members diverged: the loss became NaN or inf "
+        f"for {shown}{more}; each stopped there and kept its last finite params "
+        "(results.diverged_epoch; lower the learning rate?).",
+        RuntimeWarning,
+        stacklevel=4,  # the caller of restarts or sweep
     )
 
 

@@ -168,6 +168,13 @@ class FitConfig:
         return self
 
 
+def as_float32(config: FitConfig) -> FitConfig:
+    """``config`` with its numeric fields as float32 NumPy scalars: ``1``, ``1.0`` and
+    ``np.float32(1)`` then reach the compiled fit as the same type (a Python int, a
+    Python float and a NumPy float are three programs to ``jax.jit``)."""
+    return jax.tree.map(lambda a: a if isinstance(a, jax.core.Tracer) else np.float32(a), config)
+
+
 def _check_range(name, value, lo, hi, *, low_open=False):
     val = v.concrete(value)
     if val is None:
@@ -201,8 +208,10 @@ class History(NamedTuple):
     ``val_loss`` and ``val_accuracy`` are always the end-of-epoch params on the
     whole validation set, without dropout (NaN without validation data).
     ``learning_rate`` is the rate at the epoch's first update (NaN for an optimiser
-    passed to :func:`fit`). An epoch whose loss or params became NaN or inf is
-    recorded (that is where its NaN shows), and is the last.
+    passed to :func:`fit`). The epoch in which a fit diverged is recorded and is the
+    last: its loss is NaN or inf where it was measured after the step that
+    diverged (end-of-epoch, validation, later mini-batches); a full batch's running
+    loss was measured before that step and is finite.
     """
 
     train_loss: Array
@@ -439,14 +448,24 @@ def epoch_step(
         patience=config.patience,
         min_delta=config.min_delta,
     )
-    # a conditional, not a select per leaf: for one fit XLA copies buffers instead of
-    # compiling and running a kernel per leaf (under vmap JAX makes it the select)
-    params, opt_state, early = jax.lax.cond(
-        go,
-        lambda: (params, opt_state, early),
-        lambda: (st.params, st.opt_state, st.early),
-    )
-    # the history records epoch e even when it diverged (its NaN shows where)
+    # Conditionals, not a select per leaf: for one fit XLA copies buffers instead of
+    # compiling and running a kernel per leaf (under vmap JAX makes them selects).
+    # A full batch's running loss was measured at the params the epoch started
+    # from, which a diverging epoch keeps: its record stands (a finite loss there can
+    # be the best). Every other monitored loss was measured at the new params.
+    if at_start:
+        params, opt_state = jax.lax.cond(
+            go, lambda: (params, opt_state), lambda: (st.params, st.opt_state)
+        )
+        if active is not None:  # a stopped member keeps its record
+            early = jax.lax.cond(active, lambda: early, lambda: st.early)
+    else:
+        params, opt_state, early = jax.lax.cond(
+            go,
+            lambda: (params, opt_state, early),
+            lambda: (st.params, st.opt_state, st.early),
+        )
+    # the history records epoch e even when it diverged (see History)
     ran = jnp.asarray(True) if active is None else active
     new = (tl, ta, vl, va, lr)
     if active is not None:
@@ -595,8 +614,8 @@ def loop_layout(
     Data read whole every epoch (a full batch, validation data) is copied
     feature-major once, ahead of the loop, and read as the transpose of that copy,
     which XLA cancels against the MLP's own transpose (:func:`feature_major`).
-    Mini-batches are gathered from the row-major data: contiguous rows (W2: 1.2x
-    faster than gathering columns of the feature-major copy). A barrier keeps the
+    Mini-batches are gathered from the row-major data: contiguous rows (W2 without
+    dropout: 1.2x faster than gathering columns of the feature-major copy). A barrier keeps the
     copy materialised and the loop blind to the state's values, so every caller
     (a straight fit, chunks, a study) compiles the same loop.
     """
@@ -667,11 +686,11 @@ def convert_data(data: tuple[Any, Any], loss: str) -> tuple[Array, Array]:
 
 def _as_array(a: ArrayLike, dtype: Any, keep: tuple[Any, ...] = ()) -> Array:
     """``a`` as a JAX array of ``dtype`` (or of one of the dtypes ``keep``), converted
-    on the host when it is host data: an eager conversion on the device is a compile
-    of its own (tens of ms on a first call)."""
+    on the host when it is host data (an eager conversion on the device, or
+    ``jnp.asarray``, compiles a small program per new shape)."""
     if isinstance(a, jax.Array):
         return a if a.dtype == dtype or a.dtype in keep else a.astype(dtype)
-    return jnp.asarray(np.asarray(a, dtype))
+    return jax.device_put(np.asarray(a, dtype))
 
 
 @functools.lru_cache(maxsize=256)
@@ -753,7 +772,10 @@ def fit(
       config: a :class:`FitConfig` (defaults: full-batch gradient descent, lr 0.1,
         100 epochs, binary cross-entropy).
       optimizer: any optax transformation, replacing the config's momentum and
-        decay (``learning_rate`` then only sets the L1 proximal threshold).
+        decay (``learning_rate`` then only sets the L1 proximal threshold). It is
+        part of the compiled program's identity: build it once and pass the same
+        object to every fit (``optax.adam(1e-2)`` written inline in each call is a
+        new object each time, and compiles the fit anew).
       progress: show a tqdm bar over epochs (the fit then runs in chunks of
         ``chunk_epochs`` compiled epochs; the result is bitwise the same).
       chunk_epochs: epochs per compiled call when showing progress or
@@ -762,9 +784,13 @@ def fit(
         resume from the latest checkpoint there if one exists.
 
     Returns:
-      A :class:`FitResult`. If the loss became NaN or inf, the fit stopped at that
-      epoch with the last finite params, ``diverged_epoch`` says which, and a
-      ``RuntimeWarning`` names it.
+      A :class:`FitResult`. If the loss or the params became NaN or inf, the fit
+      stopped at that epoch with the last params whose values are all finite,
+      ``diverged_epoch`` says which epoch, and a ``RuntimeWarning`` names it. With
+      the default running history the loss of an epoch is measured before its
+      update, so a step to finite params whose loss is inf is found one epoch later
+      than with ``train_metrics="end_of_epoch"``, and those params are kept:
+      ``best_params`` (the best finite loss) are the ones to use.
 
     Raises:
       ValueError / TypeError: for bad data (NaN or inf, shapes, labels), a model
@@ -775,7 +801,7 @@ def fit(
     >>> float(res.history.train_accuracy[-1])
     1.0
     """
-    config = (FitConfig() if config is None else config).validate()
+    config = as_float32((FitConfig() if config is None else config).validate())
     model, (xt, yt), val = prepare_inputs(model, train, val, config)
     plan = make_plan(config, xt.shape[0], val is not None)
     _check_apply_takes_dropout(model, plan)

@@ -60,6 +60,13 @@ def test_a_second_study_compiles_nothing(key, data):
     assert compiles.count == 0
 
 
+def test_a_study_warns_naming_its_diverged_members(key, data):
+    with pytest.warns(RuntimeWarning, match=r"3 of 6 members diverged.*\(config 1, restart 0\)"):
+        s = study.sweep(key, NET, data, base=CFG, grid={"learning_rate": [0.5, 1e38]}, n_restarts=3)
+    assert (np.asarray(s.results.diverged_epoch)[1] >= 0).all()
+    assert (np.asarray(s.results.diverged_epoch)[0] == -1).all()
+
+
 def test_restart_i_does_not_depend_on_n_or_chunk_size(key, data):
     a = study.restarts(key, NET, data, config=CFG, n=3)
     b = study.restarts(key, NET, data, config=CFG, n=7, chunk_size=3)  # 3 chunks, padded

@@ -13,6 +13,7 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from helpers import assert_bitwise, count_compiles, raw
 from sklearn.datasets import load_breast_cancer
@@ -501,6 +502,45 @@ def test_a_diverging_fit_stops_with_the_previous_epochs_params(key):
     assert int(previous.epoch) == d
     assert_bitwise(res.params, previous.params)
     assert_bitwise(res.state.opt_state, previous.opt_state)
+
+
+def test_a_full_batch_fit_that_diverges_keeps_the_record_of_the_params_it_kept(key):
+    """The running loss of a full batch is measured at the params the epoch started
+    from; when the epoch's update turns them to NaN, those params are kept, and so
+    is their loss in early stopping's record (it was the best)."""
+    nan_after_5 = optax.GradientTransformation(
+        lambda p: jnp.zeros((), jnp.int32),
+        lambda g, c, p=None: (
+            jax.tree.map(lambda a: jnp.where(c < 5, -0.5 * a, jnp.nan), g),
+            c + 1,
+        ),
+    )
+    x, y = HIST_X, HIST_Y
+    with pytest.warns(RuntimeWarning, match="epoch 5"):
+        res = jaxnn.fit(
+            key, jaxnn.MLP((2, 1)), (x, y), config=jaxnn.FitConfig(epochs=10), optimizer=nan_after_5
+        )
+    loss = np.asarray(res.history.train_loss)
+    assert int(res.diverged_epoch) == 5 and np.isfinite(loss[:6]).all()
+    assert int(res.best_epoch) == 5 == int(np.argmin(loss[:6]))
+    assert_bitwise(res.best_params, res.params)
+    np.testing.assert_allclose(np_bce(np_logits(res.params, x), y), loss[5], rtol=1e-5)
+
+
+def test_ints_and_numpy_floats_in_a_config_compile_nothing_new(key):
+    """1, 1.0 and np.float32(1) reach the program as the same type."""
+    x, y = SMALL
+    config = ONE_STEP.replace(learning_rate=1.0, momentum=0.5)
+    jaxnn.fit(key, jaxnn.MLP((3, 1)), (x, y), config=config)
+    for lr, beta in ((1, 0.5), (np.float32(1), np.float64(0.5)), (np.int64(1), 0.5)):
+        with count_compiles() as compiles:
+            jaxnn.fit(
+                key,
+                jaxnn.MLP((3, 1)),
+                (x, y),
+                config=config.replace(learning_rate=lr, momentum=beta),
+            )
+        assert compiles.count == 0, (lr, beta)
 
 
 def test_a_fit_diverging_in_its_first_epoch_keeps_the_initial_params(key):
