@@ -55,6 +55,44 @@ def _fingerprint(like: Any, tag: dict[str, str] | None = None) -> dict[str, Any]
     }
 
 
+def _as_path(directory: Any, name: str) -> str:
+    try:
+        return os.fsdecode(os.fspath(directory))
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a path (str or os.PathLike), got {type(directory).__name__} "
+            f"{directory!r}."
+        ) from None
+
+
+def check_directory(directory: Any, name: str = "checkpoint_dir") -> str:
+    """``directory`` as a path string, created if missing: checked at the boundary of a
+    fit or a study, before anything compiles or trains (orbax would only fail at the
+    first save, deep in its own code).
+
+    Raises:
+      TypeError: naming ``name`` if ``directory`` is not a path (str or os.PathLike).
+      ValueError: naming ``name`` if it is an existing file (or lies under one), cannot
+        be created, or is not writable.
+    """
+    path = _as_path(directory, name)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(
+            f"{name}={path!r} is an existing file, not a directory; pass a directory "
+            "(created if missing) for the checkpoints."
+        )
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"{name}={path!r} cannot be created: {e.strerror or e}; pass a directory that "
+            "can be written."
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={path!r} is not writable; pass a directory that can be written.")
+    return path
+
+
 def _manager(directory: str, *, read_only: bool = False):
     import orbax.checkpoint as ocp
 
@@ -67,14 +105,25 @@ def _manager(directory: str, *, read_only: bool = False):
 
 
 def save_state(directory: str, state: Any, tag: dict[str, str] | None = None) -> None:
-    """Save ``state`` under ``directory`` as step ``state.epoch`` (summed over members).
+    """Save ``state`` under ``directory`` (created if missing) as step ``state.epoch``
+    (summed over members).
 
     The step number is the total number of epochs done, so it grows with every save.
     ``tag`` (strings describing the config, model and data) is stored with it and must
     match on restore, so a checkpoint of one fit is never resumed by another.
+
+    Raises:
+      TypeError / ValueError: naming ``directory`` (:func:`check_directory`), or
+        ``state`` if it has no ``epoch``.
     """
     import orbax.checkpoint as ocp
 
+    directory = check_directory(directory, "directory")
+    if not hasattr(state, "epoch"):
+        raise TypeError(
+            f"state must be a fit's or a study's state (a FitState, with an epoch field), "
+            f"got {type(state).__name__}."
+        )
     step = int(np.sum(_host(state.epoch)))
     with _manager(directory) as mngr:
         if step in mngr.all_steps():
@@ -142,11 +191,16 @@ def restore_latest(directory: str, like: Any, tag: dict[str, str] | None = None)
       tag: what :func:`save_state` was given.
 
     Raises:
+      TypeError / ValueError: naming ``directory`` if it is not a path, or an
+        existing file rather than a directory.
       CheckpointError: naming the directory, if the newest checkpoint is unreadable or
         was written by a different fit (structure, shapes or dtypes differ).
     """
     import orbax.checkpoint as ocp
 
+    directory = _as_path(directory, "directory")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(f"directory={directory!r} is an existing file, not a directory.")
     if not os.path.isdir(directory):
         return None
     path = os.path.abspath(directory)

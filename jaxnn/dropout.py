@@ -29,7 +29,9 @@ def dropout(key: PRNGKey, rate: ArrayLike, x: ArrayLike) -> Array:
     >>> sorted(set(out.tolist())) in ([0.0, 2.0], [0.0], [2.0])
     True
     """
-    v.check_rate("dropout rate", rate)
+    v.check_key(key, "dropout: key")
+    v.check_scalar("dropout: rate", rate, 0.0, 1.0, high_open=True)
+    v.check_numeric("dropout: x", x)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         # An integer x would cast the rate to an integer too (0.5 -> 0): nothing dropped.

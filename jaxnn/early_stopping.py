@@ -13,7 +13,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Params
+from jaxnn._validation import check_numeric, check_scalar
 
 
 class EarlyStoppingState(NamedTuple):
@@ -56,6 +58,7 @@ def early_stopping_update(
     >>> int(s.best_epoch), bool(stop)
     (1, True)
     """
+    _check_update(state, loss, params, epoch, patience, min_delta)
     loss = jnp.asarray(loss, jnp.float32)
     improved = loss < state.best_loss - min_delta
     new = EarlyStoppingState(
@@ -67,3 +70,34 @@ def early_stopping_update(
     )
     stop = jnp.asarray(False) if patience is None else new.bad_epochs >= patience
     return new, stop
+
+
+def _check_update(state, loss, params, epoch, patience, min_delta) -> None:
+    """The boundary checks of :func:`early_stopping_update` (shapes also under ``jit``)."""
+    fn = "early_stopping_update"
+    if not isinstance(state, EarlyStoppingState):
+        raise TypeError(
+            f"{fn}: state must be an EarlyStoppingState (from early_stopping_init), "
+            f"got {type(state).__name__}."
+        )
+    if patience is not None:
+        v.check_static_int(f"{fn}: patience", patience, 1)
+    check_scalar(f"{fn}: min_delta", min_delta, 0.0)
+    check_numeric(f"{fn}: loss", loss)
+    if jnp.ndim(loss) != 0:
+        raise ValueError(f"{fn}: loss must be a scalar, got shape {jnp.shape(loss)}.")
+    check_numeric(f"{fn}: epoch", epoch)
+    if jnp.ndim(epoch) != 0:
+        raise ValueError(f"{fn}: epoch must be a scalar, got shape {jnp.shape(epoch)}.")
+    expected = jax.tree.structure(state.best_params)
+    if jax.tree.structure(params) != expected:
+        raise ValueError(
+            f"{fn}: params must have the structure of state.best_params, {expected}; "
+            f"got {jax.tree.structure(params)}."
+        )
+    for new, old in zip(jax.tree.leaves(params), jax.tree.leaves(state.best_params), strict=True):
+        if jnp.shape(new) != jnp.shape(old):
+            raise ValueError(
+                f"{fn}: params leaves must keep the shapes of state.best_params; got "
+                f"{jnp.shape(new)} where the state holds {jnp.shape(old)}."
+            )

@@ -14,6 +14,7 @@ import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike
+from jaxnn.activations import class_ids
 
 
 def _as_float(x: ArrayLike) -> Array:
@@ -30,15 +31,18 @@ def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
 
     Args:
       logits: z, shape (n,) or (n, 1).
-      labels: y, shape (n,) or (n, 1), 0/1 (probabilities in [0, 1] also work).
-        A (n,) with (n, 1) pair is accepted: both are flattened to (n,).
+      labels: y, shape (n,) or (n, 1), 0/1 (probabilities in [0, 1] also work), of
+        a bool, integer (any width) or float dtype. A (n,) with (n, 1) pair is
+        accepted: both are flattened to (n,).
 
     Returns:
-      A scalar.
+      A scalar; NaN under ``jit`` (where label values are not checked) if a label
+      lies outside [0, 1], rather than a plausible finite number.
 
     Raises:
       ValueError: if the shapes are not (n,)/(n, 1) with the same n, if n is 0, or if
-        concrete labels fall outside [0, 1].
+        concrete labels fall outside [0, 1] or hold NaN.
+      TypeError: for labels of any other dtype (complex, say).
 
     >>> binary_cross_entropy(jnp.array([0.0, 0.0]), jnp.array([1.0, 0.0]))
     Array(0.6931472, dtype=float32)
@@ -54,8 +58,7 @@ def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
         raise ValueError("binary_cross_entropy: got 0 examples; the mean is undefined.")
     v.check_binary_labels("binary_cross_entropy: labels", labels)
     z = _as_float(logits).reshape(-1)
-    y = jnp.asarray(labels).reshape(-1).astype(z.dtype)
-    losses = -(times_log(y, jax.nn.log_sigmoid(z)) + times_log(1 - y, jax.nn.log_sigmoid(-z)))
+    losses = binary_losses(z, jnp.asarray(labels).reshape(-1))
     # Each loss is at most |z|, but their sum can overflow float32 for logits near its
     # limit; dividing by n before summing keeps the mean finite for any finite logits.
     return jnp.sum(losses / z.shape[0])
@@ -73,15 +76,19 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
 
     Args:
       logits: z, shape (n, k).
-      labels: either integer class ids of shape (n,) in [0, k), or probabilities
-        (one-hot or soft) of shape (n, k), each row non-negative and summing to 1.
+      labels: either class ids of shape (n,) in [0, k), of any integer dtype (all
+        widths give the same result), or probabilities (one-hot or soft) of shape
+        (n, k), each row non-negative and summing to 1.
 
     Returns:
-      A scalar.
+      A scalar; NaN under ``jit`` (where ids are not checked) if an id lies outside
+      [0, k), rather than a plausible finite number.
 
     Raises:
-      ValueError: on mismatched shapes, n = 0, ids outside [0, k), or concrete
-        probability rows that are negative or do not sum to 1.
+      ValueError: on mismatched shapes, n = 0, concrete ids outside [0, k), or
+        concrete probability rows that are negative or do not sum to 1.
+      TypeError: for (n,) labels that are not integers: bool, or float even when
+        whole (1.0); cast them with ``.astype(jnp.int32)``.
 
     >>> cross_entropy(jnp.array([[0.0, 0.0], [0.0, 0.0]]), jnp.array([0, 1]))
     Array(0.6931472, dtype=float32)
@@ -101,12 +108,37 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     log_p = jax.nn.log_softmax(z, axis=-1)
     if y_shape == (n,):
         v.check_class_ids("cross_entropy: labels", labels, k)
-        ids = jnp.asarray(labels)
-        picked = jnp.take_along_axis(log_p, ids[:, None], axis=-1)[:, 0]
-        return -jnp.mean(picked)
+        return jnp.mean(id_losses(log_p, labels))
     _check_probabilities(labels)
     y = jnp.asarray(labels).astype(z.dtype)
     return -jnp.mean(jnp.sum(times_log(y, log_p), axis=-1))
+
+
+def binary_losses(z: Array, labels: Array) -> Array:
+    """Per-example binary cross-entropy (n,) of float logits ``z`` (n,) and labels (n,).
+
+    ``-(y log_sigmoid(z) + (1 - y) log_sigmoid(-z))`` with ``y`` the labels (bool,
+    any integer or float dtype) as ``z``'s dtype; NaN where ``y`` is outside [0, 1],
+    so that under ``jit``, where values are not checked, an invalid label never
+    yields a plausible finite loss. No other checks: the inner-loop form.
+    """
+    y = labels.astype(z.dtype)
+    losses = -(times_log(y, jax.nn.log_sigmoid(z)) + times_log(1 - y, jax.nn.log_sigmoid(-z)))
+    return jnp.where((y >= 0) & (y <= 1), losses, jnp.nan)
+
+
+def id_losses(log_p: Array, labels: Array) -> Array:
+    """Per-example cross-entropy ``-log_p[i, labels_i]`` (n,) of log-probabilities (n, k).
+
+    ``labels`` are class ids (n,) of any integer dtype. An id outside [0, k) gives
+    NaN: ``jnp.take_along_axis`` alone would wrap a negative id to a real class (-1
+    to the last) and fill an id >= k with NaN, and a narrow dtype could wrap on a
+    cast; the ids are range-checked in their own dtype (:func:`jaxnn.activations.
+    class_ids`) and gathered only where valid. No other checks: the inner-loop form.
+    """
+    ids, valid = class_ids(labels, log_p.shape[-1])
+    picked = jnp.take_along_axis(log_p, ids[:, None], axis=-1)[:, 0]
+    return jnp.where(valid, -picked, jnp.nan)
 
 
 def times_log(weight: ArrayLike, log_p: ArrayLike) -> Array:

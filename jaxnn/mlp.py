@@ -16,6 +16,7 @@ import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Layer, PRNGKey
+from jaxnn._validation import check_key, check_numeric, check_scalar
 from jaxnn.activations import get_activation
 from jaxnn.dropout import dropout as _dropout
 
@@ -51,6 +52,7 @@ def init_mlp(key: PRNGKey, sizes: Sequence[int], *, activation: str = "relu") ->
     >>> [(p["w"].shape, p["b"].shape) for p in params]
     [((2, 8), (8,)), ((8, 1), (1,))]
     """
+    check_key(key, "init_mlp: key")
     sizes = _check_sizes(sizes)
     if activation not in _INITIALIZERS:
         get_activation(activation)  # raises naming the valid ones
@@ -98,7 +100,10 @@ def mlp_apply(
     (5, 3)
     """
     f = get_activation(activation)
-    v.check_rate("mlp_apply: dropout", dropout)
+    check_scalar("mlp_apply: dropout", dropout, 0.0, 1.0, high_open=True)
+    if key is not None:
+        check_key(key, "mlp_apply: key")
+    check_numeric("mlp_apply: x", x)
     _check_chain(params, x)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -137,6 +142,12 @@ def _check_chain(params: Sequence[Layer], x: ArrayLike) -> None:
         raise ValueError("mlp_apply: x must have shape (n, d), got a scalar.")
     width, what = x_shape[-1], f"x of shape {x_shape}"
     for i, layer in enumerate(params):
+        if not hasattr(layer, "keys") or not {"w", "b"} <= set(layer.keys()):
+            got = sorted(layer.keys()) if hasattr(layer, "keys") else type(layer).__name__
+            raise ValueError(
+                f"mlp_apply: params[{i}] must be a layer {{'w': (m, n), 'b': (n,)}} with keys "
+                f"'w' and 'b', got {got}."
+            )
         w_shape, b_shape = np.shape(layer["w"]), np.shape(layer["b"])
         if len(w_shape) != 2 or w_shape[0] != width:
             raise ValueError(

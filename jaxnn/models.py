@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
+from jaxnn._validation import check_key
 from jaxnn.activations import get_activation
 from jaxnn.mlp import _check_sizes, init_mlp, mlp_apply
 
@@ -38,13 +39,15 @@ class MLP:
         get_activation(self.activation)
 
     def init(self, key: PRNGKey) -> list[dict[str, Array]]:
-        """Fresh params for this network from ``key``."""
-        return init_mlp(key, self.sizes, activation=self.activation)
+        """Fresh params for this network from ``key`` (one PRNG key, :func:`check_key`)."""
+        return init_mlp(check_key(key), self.sizes, activation=self.activation)
 
     def apply(
         self, params: Params, x: ArrayLike, *, key: PRNGKey | None = None, dropout: ArrayLike = 0.0
     ) -> Array:
-        """Logits (n, out); inverted dropout on hidden layers when ``key`` is given."""
+        """Logits (n, out); inverted dropout on hidden layers when ``key`` (one PRNG
+        key, :func:`check_key`) is given."""
+        key = None if key is None else check_key(key)
         return mlp_apply(params, x, activation=self.activation, dropout=dropout, key=key)
 
 

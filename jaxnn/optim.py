@@ -20,13 +20,26 @@ course's regularised objective is the former, which is what jaxnn's ``l2`` means
 
 from __future__ import annotations
 
+import math
+
 import optax
 
 from jaxnn._typing import ArrayLike
+from jaxnn._validation import check_scalar
+
+
+def check_learning_rate(name: str, learning_rate: ArrayLike | optax.Schedule) -> None:
+    """A schedule (any callable), or a scalar > 0 checked by :func:`check_scalar`."""
+    if not callable(learning_rate):
+        check_scalar(name, learning_rate, 0.0, math.inf, low_open=True)
 
 
 def gradient_descent(learning_rate: ArrayLike | optax.Schedule) -> optax.GradientTransformation:
-    """Plain gradient descent, ``w <- w - lr * g`` (``optax.sgd`` without momentum)."""
+    """Plain gradient descent, ``w <- w - lr * g`` (``optax.sgd`` without momentum).
+
+    ``learning_rate`` is a scalar > 0 (traceable) or an optax schedule.
+    """
+    check_learning_rate("gradient_descent: learning_rate", learning_rate)
     return optax.scale_by_learning_rate(learning_rate)
 
 
@@ -38,4 +51,6 @@ def heavy_ball(
     ``beta`` in [0, 1) may be traced (swept with ``jax.vmap``); ``beta = 0`` is plain
     gradient descent. Same as ``optax.sgd(learning_rate, momentum=beta)``.
     """
+    check_learning_rate("heavy_ball: learning_rate", learning_rate)
+    check_scalar("heavy_ball: beta", beta, 0.0, 1.0, high_open=True)
     return optax.chain(optax.trace(decay=beta), optax.scale_by_learning_rate(learning_rate))

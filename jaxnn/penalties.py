@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn._typing import Array, Params
 
@@ -25,6 +26,7 @@ def weight_leaves(params: Params) -> list[Array]:
     """The leaves of ``params`` keyed ``"w"`` (dict key or attribute), in tree order.
 
     Raises:
+      TypeError: if a weight leaf is not an array of real numbers.
       ValueError: if there is none, since a penalty of 0 for params named otherwise
         (say ``"kernel"``) would be a silent wrong answer.
     """
@@ -39,6 +41,10 @@ def weight_leaves(params: Params) -> list[Array]:
             "(biases 'b' are excluded). Got a pytree with structure "
             f"{jax.tree_util.tree_structure(params)}."
         )
+    for w in leaves:
+        dtype = getattr(w, "dtype", None) or np.asarray(w).dtype
+        if not (jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
+            raise TypeError(f"params: weight leaves 'w' must hold real numbers, got dtype {dtype}.")
     return leaves
 
 

@@ -16,16 +16,36 @@ import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Layer, PRNGKey
+from jaxnn._validation import check_key, check_numeric
 from jaxnn.activations import step
+
+
+def _check_perceptron(fn: str, params: Layer, x: ArrayLike) -> None:
+    """``params`` a ``{"w": (d,), "b": ()}`` mapping and ``x`` real inputs (..., d)."""
+    if not hasattr(params, "keys") or set(params.keys()) != {"w", "b"}:
+        got = sorted(params.keys()) if hasattr(params, "keys") else type(params).__name__
+        raise ValueError(f"{fn}: params must be {{'w': (d,), 'b': ()}}, got {got}.")
+    w_shape, b_shape = np.shape(params["w"]), np.shape(params["b"])
+    if len(w_shape) != 1 or b_shape != ():
+        raise ValueError(
+            f"{fn}: params must be {{'w': (d,), 'b': ()}}, got w {w_shape} and b {b_shape}."
+        )
+    check_numeric(f"{fn}: x", x)
+    if np.shape(x)[-1:] != w_shape:
+        raise ValueError(
+            f"{fn}: x must have shape (n, {w_shape[0]}) to match w {w_shape}, got {np.shape(x)}."
+        )
 
 
 def perceptron_score(params: Layer, x: ArrayLike) -> Array:
     """The affine score ``w·x + b``: shape (n,) for ``x`` of shape (n, d)."""
+    _check_perceptron("perceptron_score", params, x)
     return jnp.asarray(x) @ params["w"] + params["b"]
 
 
 def perceptron_predict(params: Layer, x: ArrayLike) -> Array:
     """``step(w·x + b)``: 0/1 float predictions of shape (n,) for ``x`` of shape (n, d)."""
+    _check_perceptron("perceptron_predict", params, x)
     return step(perceptron_score(params, x))
 
 
@@ -72,9 +92,10 @@ def gate(name: str) -> Callable[[ArrayLike], Array]:
     arity = 1 if key == "not" else 2
 
     def apply(x: ArrayLike) -> Array:
+        check_numeric(f"gate {key!r}: x", x)
         shape = np.shape(x)
         if len(shape) != 2 or shape[1] != arity:
-            raise ValueError(f"gate {key!r} takes inputs of shape (n, {arity}), got shape {shape}.")
+            raise ValueError(f"gate {key!r}: x must have shape (n, {arity}), got shape {shape}.")
         xv = v.concrete(x)
         if xv is not None and not np.isin(xv, (0, 1)).all():
             raise ValueError(f"gate {key!r} takes 0/1 inputs, got other values.")
@@ -147,6 +168,9 @@ def perceptron_fit(
     Array([0., 0., 0., 1.], dtype=float32)
     """
     epochs = v.check_static_int("perceptron_fit: epochs", epochs, 1)
+    check_key(key, "perceptron_fit: key")
+    check_numeric("perceptron_fit: x", x)
+    check_numeric("perceptron_fit: y", y)
     x_shape, y_shape = np.shape(x), np.shape(y)
     if len(x_shape) != 2 or x_shape[0] == 0:
         raise ValueError(f"perceptron_fit: x must have shape (n, d) with n >= 1, got {x_shape}.")
@@ -165,6 +189,9 @@ def perceptron_fit(
     d = x_shape[1]
     if init is None:
         init = {"w": jnp.zeros((d,), jnp.float32), "b": jnp.zeros((), jnp.float32)}
+    elif not hasattr(init, "keys") or set(init.keys()) != {"w", "b"}:
+        got = sorted(init.keys()) if hasattr(init, "keys") else type(init).__name__
+        raise ValueError(f"perceptron_fit: init must be {{'w': ({d},), 'b': ()}}, got {got}.")
     elif np.shape(init["w"]) != (d,) or np.shape(init["b"]) != ():
         raise ValueError(
             f"perceptron_fit: init must be {{'w': ({d},), 'b': ()}}, got w "

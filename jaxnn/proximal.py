@@ -31,9 +31,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
+from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike
+from jaxnn._validation import check_numeric, check_scalar
+from jaxnn.optim import check_learning_rate
 from jaxnn.penalties import _key_name
 
 
@@ -50,6 +54,16 @@ def soft_threshold(w: ArrayLike, threshold: ArrayLike) -> jax.Array:
     >>> soft_threshold(jnp.array([-2.0, 0.5, 3.0]), 1.0)
     Array([-1.,  0.,  2.], dtype=float32)
     """
+    check_numeric("soft_threshold: w", w)
+    check_numeric("soft_threshold: threshold", threshold)
+    if np.ndim(threshold) != 0 and np.shape(threshold) != np.shape(w):
+        raise ValueError(
+            f"soft_threshold: threshold must be a scalar or of w's shape {np.shape(w)}, "
+            f"got shape {np.shape(threshold)}."
+        )
+    t_c = v.concrete(threshold)
+    if t_c is not None and not (np.all(t_c >= 0) and np.all(np.isfinite(t_c))):
+        raise ValueError(f"soft_threshold: threshold must be finite and >= 0, got {t_c}.")
     w = jnp.asarray(w)
     t = jnp.asarray(threshold, w.dtype)
     return jnp.sign(w) * jnp.maximum(jnp.abs(w) - t, jnp.zeros_like(w))
@@ -86,6 +100,9 @@ def l1_proximal(
     >>> optax.apply_updates(params, updates)
     {'b': Array([0.1], dtype=float32), 'w': Array([1., 0.], dtype=float32)}
     """
+    check_scalar("l1_proximal: l1", l1, 0.0)
+    check_learning_rate("l1_proximal: learning_rate", learning_rate)
+    check_scalar("l1_proximal: momentum", momentum, 0.0, 1.0, high_open=True)
     schedule = learning_rate if callable(learning_rate) else (lambda _: learning_rate)
     has_momentum = not (isinstance(momentum, int | float) and momentum == 0)
 
@@ -97,6 +114,11 @@ def l1_proximal(
     def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError("l1_proximal needs params: call update(updates, state, params).")
+        if not isinstance(state, L1ProximalState):
+            raise TypeError(
+                "l1_proximal: state must be the L1ProximalState its init returned, got "
+                f"{type(state).__name__}."
+            )
         threshold = schedule(state.count) * l1
 
         def prox(path, u, d, w):

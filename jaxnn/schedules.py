@@ -19,15 +19,22 @@ inverse_time     a / (1 + r * t / T)                         (none)
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 import optax
 
 from jaxnn._typing import ArrayLike
-from jaxnn._validation import check_static_int
+from jaxnn._validation import check_scalar, check_static_int
+
+
+def _check_init_value(fn: str, init_value: ArrayLike) -> None:
+    check_scalar(f"{fn}: init_value", init_value, 0.0, math.inf, low_open=True)
 
 
 def constant(init_value: ArrayLike) -> optax.Schedule:
-    """``lr(t) = init_value``."""
+    """``lr(t) = init_value``, a scalar > 0 (traceable)."""
+    _check_init_value("constant", init_value)
     return lambda count: jnp.asarray(init_value, jnp.float32) * jnp.ones_like(count, jnp.float32)
 
 
@@ -37,7 +44,7 @@ def exponential_decay(
     """``lr(t) = a * r^(t / T)`` (or ``r^floor(t / T)`` with ``staircase``).
 
     Args:
-      init_value: a, the rate at t = 0.
+      init_value: a > 0, the rate at t = 0. Traceable.
       decay_rate: r > 0; r < 1 decays. Traceable.
       transition_steps: T >= 1 updates per factor of r (one epoch's updates is usual).
       staircase: decay in whole steps of T (step decay) instead of smoothly.
@@ -45,7 +52,10 @@ def exponential_decay(
     >>> float(exponential_decay(0.1, 0.5, 10)(20))
     0.025
     """
-    T = check_static_int("transition_steps", transition_steps, 1)
+    fn = "step_decay" if staircase else "exponential_decay"
+    _check_init_value(fn, init_value)
+    check_scalar(f"{fn}: decay_rate", decay_rate, 0.0, math.inf, low_open=True)
+    T = check_static_int(f"{fn}: transition_steps", transition_steps, 1)
 
     def schedule(count):
         p = jnp.asarray(count, jnp.float32) / T
@@ -63,6 +73,8 @@ def step_decay(
 ) -> optax.Schedule:
     """``lr(t) = a * r^floor(t / T)``: the rate drops by a factor r every T updates.
 
+    ``a > 0`` and ``r > 0`` are traceable; ``T >= 1`` is structural.
+
     >>> [float(step_decay(1.0, 0.5, 2)(t)) for t in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
@@ -74,10 +86,14 @@ def inverse_time_decay(
 ) -> optax.Schedule:
     """``lr(t) = a / (1 + r * t / T)``: the classic 1/t decay of stochastic approximation.
 
+    ``a > 0`` and ``r >= 0`` are traceable; ``T >= 1`` is structural.
+
     >>> float(inverse_time_decay(1.0, 1.0, 10)(10))
     0.5
     """
-    T = check_static_int("transition_steps", transition_steps, 1)
+    _check_init_value("inverse_time_decay", init_value)
+    check_scalar("inverse_time_decay: decay_rate", decay_rate, 0.0)
+    T = check_static_int("inverse_time_decay: transition_steps", transition_steps, 1)
 
     def schedule(count):
         t = jnp.asarray(count, jnp.float32)

@@ -63,6 +63,7 @@ from jaxnn.training import (
     FitResult,
     _check_apply_takes_dropout,
     _checkpoint_tag,
+    check_scalar_config,
     init_state,
     loop_layout,
     make_plan,
@@ -139,6 +140,9 @@ def _ndim_lead(results: FitResult) -> int:
 def expected_best_of_k(losses: ArrayLike) -> np.ndarray:
     """Expected minimum of k losses drawn without replacement from ``losses``, k = 1..N.
 
+    Raises ``TypeError`` for non-numeric ``losses``, ``ValueError`` if empty or NaN
+    (inf is a loss: a diverged member).
+
     With ``l_(1) <= ... <= l_(N)`` sorted, the minimum of a random k-subset is
     ``l_(i)`` with probability ``C(N - i, k - 1) / C(N, k)``, so
     ``E_k = sum_i l_(i) C(N - i, k - 1) / C(N, k)``. ``E_1`` is the mean and
@@ -147,10 +151,17 @@ def expected_best_of_k(losses: ArrayLike) -> np.ndarray:
     >>> expected_best_of_k([3.0, 1.0, 2.0]).round(6).tolist()
     [2.0, 1.333333, 1.0]
     """
-    ls = np.sort(np.asarray(losses, np.float64).reshape(-1))
+    raw = np.asarray(losses)
+    if not (raw.dtype == np.bool_ or np.issubdtype(raw.dtype, np.integer)) and not np.issubdtype(
+        raw.dtype, np.floating
+    ):
+        raise TypeError(f"expected_best_of_k: losses must be real numbers, got dtype {raw.dtype}.")
+    ls = np.sort(raw.astype(np.float64).reshape(-1))
     n = ls.size
     if n == 0:
-        raise ValueError("expected_best_of_k needs at least one loss.")
+        raise ValueError("expected_best_of_k: losses must hold at least one loss, got none.")
+    if np.isnan(ls).any():
+        raise ValueError(f"expected_best_of_k: losses contains {int(np.isnan(ls).sum())} NaN.")
     lgam = np.array([math.lgamma(i + 1) for i in range(n + 1)])
 
     def log_comb(a, b):
@@ -192,7 +203,7 @@ def member_bytes(
     The difference between the compiled working sets (arguments, outputs and
     temporaries) of chunks of 2 and 1 members.
     """
-    config = (FitConfig() if config is None else config).validate()
+    config = check_scalar_config(config, "member_bytes")
     model = as_model(model)
     xt, yt = prepare_data("train", train, config.loss)
     plan = make_plan(config, xt.shape[0], False)
@@ -366,18 +377,25 @@ def restarts(
     """Train ``n`` random restarts of one fit at once; restart r uses ``fold_in(key, r)``.
 
     Args:
-      key, model, train, val, config, optimizer: as for :func:`jaxnn.fit`.
+      key, model, train, val, config, optimizer: as for :func:`jaxnn.fit` (one key,
+        one config of scalars).
       n: number of restarts N >= 1.
       tol: a restart counts as "within tolerance" if its loss <= best + tol.
       chunk_size: members trained at once (default: all, up to
         :data:`DEFAULT_CHUNK`); any value works, the last chunk is padded.
       devices: devices to shard members over (default: all of ``jax.devices()``).
       progress: one tqdm bar for the whole study (epochs, members still running).
-      checkpoint_dir: save the stacked state after every chunk of epochs and resume
-        from it (one subdirectory per chunk of members).
+      checkpoint_dir: a directory (created if missing, before anything compiles):
+        save the stacked state after every chunk of epochs and resume from it (one
+        subdirectory per chunk of members).
 
     Returns:
       A :class:`StudyResult` whose ``results`` leaves have a leading axis (N,).
+
+    Raises:
+      ValueError / TypeError: before anything compiles, as :func:`jaxnn.fit` does
+        (naming ``key``, the config field, ``checkpoint_dir``, the data), and for
+        ``n`` < 1 or a bad ``chunk_size``.
 
     >>> x, y = jaxnn.data.make_xor(jax.random.key(0), 64)
     >>> s = restarts(jax.random.key(1), jaxnn.MLP((2, 4, 1), "tanh"), (x, y),
@@ -385,7 +403,7 @@ def restarts(
     >>> s.results.params[0]["w"].shape, s.losses.shape
     ((8, 2, 4), (1, 8))
     """
-    config = FitConfig() if config is None else config
+    config = check_scalar_config(config, "restarts")
     study = _run_study(
         key,
         model,
@@ -429,14 +447,20 @@ def sweep(
     (:data:`jaxnn.training.NUMERIC_FIELDS`) can vary; structural ones (epochs,
     batch size, loss, ...) change the program and need separate studies.
 
+    ``key``, ``model``, ``train``, ``val``, ``optimizer``, ``devices``, ``progress``
+    and ``checkpoint_dir`` are as for :func:`restarts`; ``base`` is one config of
+    scalars.
+
     Returns:
       A :class:`StudyResult` whose ``results`` leaves have leading axes (M, N), in
       the order of :func:`sweep_configs`.
 
     Raises:
-      ValueError: naming an unknown or structural field, or mismatched lengths.
+      ValueError: naming an unknown or structural field, a value that is not a
+        scalar or out of its range, or mismatched lengths; and as :func:`restarts`
+        does for the other arguments.
     """
-    base = FitConfig() if base is None else base
+    base = check_scalar_config(base, "sweep", "base")
     configs = sweep_configs(base, grid=grid, zipped=zipped)
     return _run_study(
         key,
@@ -463,6 +487,10 @@ def sweep_configs(
     """The configs of a sweep: zipped rows (outer) crossed with the grid (inner, the
     last field varying fastest)."""
     for name, spec in (("grid", grid), ("zipped", zipped)):
+        if spec is not None and not isinstance(spec, Mapping):
+            raise TypeError(
+                f"sweep {name} must be a mapping {{field: [values]}}, got {type(spec).__name__}."
+            )
         for field, values in (spec or {}).items():
             if field in STATIC_FIELDS:
                 raise ValueError(
@@ -479,6 +507,12 @@ def sweep_configs(
                 raise ValueError(f"sweep {name}: {field!r} must be a list of values.")
             if len(values) == 0:
                 raise ValueError(f"sweep {name}: {field!r} has no values.")
+            for value in values:
+                if isinstance(value, list | tuple) or np.ndim(value) != 0:
+                    raise ValueError(
+                        f"sweep {name}: {field!r} must be a list of scalars, got an element "
+                        f"{value!r}."
+                    )
     zipped = dict(zipped or {})
     lengths = {f: len(vs) for f, vs in zipped.items()}
     if len(set(lengths.values())) > 1:
@@ -519,8 +553,17 @@ def _run_study(
     ``restarts_only`` (M = 1) and (M, N) otherwise."""
     from jaxnn.progress import progress_bar
 
-    n = v.check_static_int("n (restarts)", n, 1)
-    configs = [c.validate() for c in configs]
+    key = v.check_key(key)
+    n = v.check_static_int("n" if restarts_only else "n_restarts", n, 1)
+    v.check_finite("tol", tol)
+    if np.ndim(tol) != 0:
+        raise ValueError(f"tol must be a scalar, got shape {np.shape(tol)}.")
+    caller = "restarts" if restarts_only else "sweep"
+    configs = [check_scalar_config(c, caller) for c in configs]
+    if checkpoint_dir is not None:
+        from jaxnn.checkpoint import check_directory
+
+        checkpoint_dir = check_directory(checkpoint_dir)
     structure = {jax.tree_util.tree_structure(c) for c in configs}
     if len(structure) != 1:
         raise ValueError("all configs of a study must share their structural fields.")

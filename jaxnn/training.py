@@ -29,6 +29,7 @@ import optax
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
+from jaxnn._validation import check_key
 from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_stopping_update
 from jaxnn.models import as_model
 from jaxnn.objective import LOSSES, evaluate, objective_and_metrics
@@ -63,14 +64,18 @@ TRAIN_METRICS = ("running", "end_of_epoch")
 """How the history's training loss and accuracy are measured (see :class:`History`)."""
 
 
-@functools.partial(
-    jax.tree_util.register_dataclass,
-    data_fields=list(NUMERIC_FIELDS),
-    meta_fields=list(STATIC_FIELDS),
-)
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
     """What to fit and how. Numeric fields are pytree leaves; the rest is structure.
+
+    A config is checked when it is built (``FitConfig(...)``, :meth:`replace`): every
+    structural field, and every numeric field given as a concrete scalar, so
+    ``FitConfig(loss="binery")`` or ``FitConfig(dropout=1.0)`` is an error at once.
+    Numeric fields may also hold traced values or arrays (a stacked config of M
+    values, shape (M,), for ``jax.vmap``); those are checked by :meth:`validate`
+    and, since a fit takes scalars, refused by :func:`fit` (vary them with
+    :func:`jaxnn.sweep`). Configs that JAX rebuilds from leaves (``jax.tree.map``,
+    ``vmap``, ``jit``) are not checked again.
 
     Objective: ``mean CE + l1 * sum|w| + l2 * sum w^2`` (weights only, the course's
     formulas). Optimiser, unless :func:`fit` is given another optax one: heavy-ball
@@ -131,41 +136,137 @@ class FitConfig:
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 
-    def validate(self) -> FitConfig:
-        """Check every field (numeric ones when concrete); return ``self``.
+    def __post_init__(self):
+        """Check the structural fields and the numeric fields that are concrete scalars.
 
         Raises:
           ValueError / TypeError: naming the field and what was expected.
         """
-        if self.loss not in LOSSES:
-            raise ValueError(f"FitConfig.loss must be one of {list(LOSSES)}, got {self.loss!r}.")
-        if self.decay not in SCHEDULES:
-            raise ValueError(
-                f"FitConfig.decay must be one of {list(SCHEDULES)}, got {self.decay!r}."
-            )
-        if self.l1_mode not in ("penalty", "proximal"):
-            raise ValueError(
-                f"FitConfig.l1_mode must be 'penalty' or 'proximal', got {self.l1_mode!r}."
-            )
-        if self.train_metrics not in TRAIN_METRICS:
-            raise ValueError(
-                f"FitConfig.train_metrics must be one of {list(TRAIN_METRICS)}, got "
-                f"{self.train_metrics!r}."
-            )
+        self._check_static()
+        for name in NUMERIC_FIELDS:
+            value = getattr(self, name)
+            if _is_concrete_scalar(value):
+                _check_numeric(name, value)
+
+    def validate(self) -> FitConfig:
+        """Check every field (numeric ones when concrete, every element of an array);
+        return ``self``.
+
+        Raises:
+          ValueError / TypeError: naming the field and what was expected.
+        """
+        self._check_static()
+        for name in NUMERIC_FIELDS:
+            _check_numeric(name, getattr(self, name))
+        return self
+
+    def _check_static(self) -> None:
+        for name, allowed in (
+            ("loss", list(LOSSES)),
+            ("decay", list(SCHEDULES)),
+            ("l1_mode", ["penalty", "proximal"]),
+            ("train_metrics", list(TRAIN_METRICS)),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in allowed:
+                raise ValueError(f"FitConfig.{name} must be one of {allowed}, got {value!r}.")
         v.check_static_int("FitConfig.epochs", self.epochs, 1)
         v.check_static_int("FitConfig.decay_epochs", self.decay_epochs, 1)
         if self.batch_size is not None:
             v.check_static_int("FitConfig.batch_size", self.batch_size, 1)
         if self.patience is not None:
             v.check_static_int("FitConfig.patience", self.patience, 1)
-        _check_range("learning_rate", self.learning_rate, 0, math.inf, low_open=True)
-        _check_range("momentum", self.momentum, 0, 1)
-        _check_range("decay_rate", self.decay_rate, 0, math.inf, low_open=True)
-        _check_range("l1", self.l1, 0, math.inf)
-        _check_range("l2", self.l2, 0, math.inf)
-        _check_range("dropout", self.dropout, 0, 1)
-        _check_range("min_delta", self.min_delta, 0, math.inf)
-        return self
+
+
+def _flatten(config: FitConfig) -> tuple[list[Any], tuple[Any, ...]]:
+    return [getattr(config, f) for f in NUMERIC_FIELDS], tuple(
+        getattr(config, f) for f in STATIC_FIELDS
+    )
+
+
+def _flatten_with_keys(config: FitConfig) -> tuple[list[Any], tuple[Any, ...]]:
+    leaves, meta = _flatten(config)
+    keys = [jax.tree_util.GetAttrKey(f) for f in NUMERIC_FIELDS]
+    return list(zip(keys, leaves, strict=True)), meta
+
+
+def _unflatten(meta: tuple[Any, ...], leaves: Any) -> FitConfig:
+    """A config from its leaves, without ``__init__``: JAX rebuilds configs whose
+    leaves are tracers, stacked arrays, ``ShapeDtypeStruct``s, ``None``, gradients or
+    ``in_axes`` specs, none of which are checked values of a config."""
+    config = object.__new__(FitConfig)
+    for name, value in zip(STATIC_FIELDS, meta, strict=True):
+        object.__setattr__(config, name, value)
+    for name, value in zip(NUMERIC_FIELDS, leaves, strict=True):
+        object.__setattr__(config, name, value)
+    return config
+
+
+jax.tree_util.register_pytree_with_keys(FitConfig, _flatten_with_keys, _unflatten, _flatten)
+
+_RANGES = {  # field: (low, high, low end open)
+    "learning_rate": (0, math.inf, True),
+    "momentum": (0, 1, False),
+    "decay_rate": (0, math.inf, True),
+    "l1": (0, math.inf, False),
+    "l2": (0, math.inf, False),
+    "dropout": (0, 1, False),
+    "min_delta": (0, math.inf, False),
+}
+
+
+def _check_numeric(name: str, value: Any) -> None:
+    lo, hi, low_open = _RANGES[name]
+    _check_range(name, value, lo, hi, low_open=low_open)
+
+
+def _is_concrete_scalar(value: Any) -> bool:
+    """Whether ``value`` is a number (or string) known now, with no array axes: what a
+    config checks when it is built. Tracers, arrays, lists, ``None`` and other
+    objects are left to :meth:`FitConfig.validate` and :func:`check_scalar_config`."""
+    if isinstance(value, str | int | float | np.generic):
+        return True
+    if isinstance(value, jax.core.Tracer):
+        return False
+    if isinstance(value, jax.Array):
+        return value.ndim == 0 and value.is_fully_addressable
+    return isinstance(value, np.ndarray) and value.ndim == 0
+
+
+def check_scalar_config(config: Any, caller: str, name: str = "config") -> FitConfig:
+    """``config`` (``None``: the default :class:`FitConfig`), checked for a single fit
+    or a study of one config: a ``FitConfig`` whose numeric fields are scalars, each
+    in its range.
+
+    Lists and arrays are refused here, before :func:`as_float32` would turn a list
+    into an array that fails deep inside the compiled fit.
+
+    Raises:
+      TypeError: if ``config`` is not a ``FitConfig``.
+      ValueError: naming the field that holds a list or an array (with shape), and
+        pointing at :func:`jaxnn.sweep`, which varies numeric fields.
+    """
+    if config is None:
+        return FitConfig()
+    if not isinstance(config, FitConfig):
+        raise TypeError(
+            f"{caller}: {name} must be a jaxnn.FitConfig (a config), got "
+            f"{type(config).__name__} {config!r}."
+        )
+    for field in NUMERIC_FIELDS:
+        value = getattr(config, field)
+        if isinstance(value, list | tuple):
+            got = f"a {type(value).__name__} of {len(value)} values"
+        elif np.ndim(value) != 0:
+            got = f"an array of shape {np.shape(value)}"
+        else:
+            continue
+        raise ValueError(
+            f"{caller}: FitConfig.{field} must be a scalar, got {got} ({value!r}); "
+            f"{caller} takes one value per field. To train several values at once, use "
+            f"jaxnn.sweep(key, model, train, val, base, grid={{{field!r}: [...]}})."
+        )
+    return config.validate()
 
 
 def as_float32(config: FitConfig) -> FitConfig:
@@ -342,7 +443,12 @@ def init_state(
     plan: Plan,
     optimizer: optax.GradientTransformation | None = None,
 ) -> FitState:
-    """The state before the first epoch: fresh params from ``fold_in(key, 0)``."""
+    """The state before the first epoch: fresh params from ``fold_in(key, 0)``.
+
+    Raises:
+      TypeError / ValueError: if ``key`` is not one PRNG key (:func:`check_key`).
+    """
+    key = check_key(key)
     params = model.init(jax.random.fold_in(key, 0))
     nan = jnp.full((config.epochs,), jnp.nan, jnp.float32)
     return FitState(
@@ -656,6 +762,12 @@ def check_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple
         raise ValueError(
             f"{name}: y must have shape (n,) = ({xs[0]},) to match x of shape {xs}, got {ys}."
         )
+    for part, a in (("x", x), ("y", y)):
+        dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if not (dtype == np.bool_ or np.issubdtype(dtype, np.integer)) and not np.issubdtype(
+            dtype, np.floating
+        ):
+            raise TypeError(f"{name}: {part} must hold real numbers, got dtype {dtype}.")
     v.check_finite(f"{name}: x", x)
     if loss == "binary":
         v.check_finite(f"{name}: y", y)
@@ -763,14 +875,16 @@ def fit(
     """Train ``model`` on ``train`` as one compiled program.
 
     Args:
-      key: PRNG key; the fit is a deterministic function of it (see module doc).
+      key: one PRNG key, ``jax.random.key(seed)`` (or a legacy uint32 (2,) key); the
+        fit is a deterministic function of it (see module doc).
       model: an :class:`~jaxnn.MLP`, a :class:`~jaxnn.Model`, or an
         ``(init_fn, apply_fn)`` pair: ``init(key) -> params``,
         ``apply(params, x, *, key=None, dropout=0.0) -> logits``.
       train: ``(x, y)``: x (n, d) float, y (n,) labels (see ``config.loss``).
       val: optional ``(x, y)`` for validation metrics and early stopping.
-      config: a :class:`FitConfig` (defaults: full-batch gradient descent, lr 0.1,
-        100 epochs, binary cross-entropy).
+      config: a :class:`FitConfig` of scalars (defaults: full-batch gradient
+        descent, lr 0.1, 100 epochs, binary cross-entropy); to train several values
+        of a field, use :func:`jaxnn.sweep`.
       optimizer: any optax transformation, replacing the config's momentum and
         decay (``learning_rate`` then only sets the L1 proximal threshold). It is
         part of the compiled program's identity: build it once and pass the same
@@ -780,8 +894,9 @@ def fit(
         ``chunk_epochs`` compiled epochs; the result is bitwise the same).
       chunk_epochs: epochs per compiled call when showing progress or
         checkpointing; default about 1/50 of the epochs.
-      checkpoint_dir: save the state there after every chunk with orbax, and
-        resume from the latest checkpoint there if one exists.
+      checkpoint_dir: a directory (created if missing, before anything compiles):
+        save the state there after every chunk with orbax, and resume from the
+        latest checkpoint there if one exists.
 
     Returns:
       A :class:`FitResult`. If the loss or the params became NaN or inf, the fit
@@ -793,15 +908,23 @@ def fit(
       ``best_params`` (the best finite loss) are the ones to use.
 
     Raises:
-      ValueError / TypeError: for bad data (NaN or inf, shapes, labels), a model
-        whose output does not fit the loss (naming both shapes), or a bad config.
+      ValueError / TypeError: before anything compiles, naming the argument: for a
+        key that is not one PRNG key (``fit(0, ...)``), a config field that is not a
+        scalar (a list or an array), a bad config, a ``checkpoint_dir`` that is a
+        file or cannot be created, bad data (NaN or inf, shapes, labels), or a model
+        whose output does not fit the loss (naming both shapes).
 
     >>> x, y = jaxnn.data.make_blobs(jax.random.key(1), 64)
     >>> res = fit(jax.random.key(0), jaxnn.MLP((2, 1)), (x, y), config=FitConfig(epochs=20))
     >>> float(res.history.train_accuracy[-1])
     1.0
     """
-    config = as_float32((FitConfig() if config is None else config).validate())
+    key = check_key(key)
+    config = as_float32(check_scalar_config(config, "fit"))
+    if checkpoint_dir is not None:
+        from jaxnn.checkpoint import check_directory
+
+        checkpoint_dir = check_directory(checkpoint_dir)
     model, (xt, yt), val = prepare_inputs(model, train, val, config)
     plan = make_plan(config, xt.shape[0], val is not None)
     _check_apply_takes_dropout(model, plan)

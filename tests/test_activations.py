@@ -314,10 +314,74 @@ def test_one_hot_out_of_range_raises(labels, bad):
     assert f"e.g. {bad}" in str(info.value)
 
 
-@pytest.mark.parametrize("labels", [jnp.array([0.0, 1.0]), np.array([0.5]), [1.0, 2.0]])
+@pytest.mark.parametrize(
+    "labels",
+    [jnp.array([0.0, 1.0]), np.array([0.5]), [1.0, 2.0], np.array([1.0]), jnp.array([True])],
+)
 def test_one_hot_non_integer_labels_raise(labels):
+    """Float ids are refused even when whole (1.0), and so are booleans."""
     with pytest.raises(TypeError, match="one_hot: labels must be integer class ids, got dtype"):
         jaxnn.one_hot(labels, 3)
+    with pytest.raises(TypeError, match="one_hot: labels must be integer class ids, got dtype"):
+        jax.jit(jaxnn.one_hot, static_argnums=1)(jnp.asarray(labels), 3)
+
+
+INT_DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_one_hot_narrow_labels_do_not_wrap(dtype):
+    """Issue 13: uint8 5 with 300 classes had ones at 5 and 261 (300 wraps to 44)."""
+    out = np.asarray(jaxnn.one_hot(np.array([5], dtype), 300))
+    assert out.shape == (1, 300)
+    np.testing.assert_array_equal(np.flatnonzero(out[0]), [5])
+    jitted = jax.jit(jaxnn.one_hot, static_argnums=1)(jnp.array([5], dtype), 300)
+    np.testing.assert_array_equal(jitted, out)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("k", [3, 300, 70_000])
+def test_one_hot_every_integer_dtype_equals_int32(dtype, k):
+    ids = np.array([0, 2, 1, min(np.iinfo(dtype).max, k - 1)])
+    expected = jaxnn.one_hot(ids.astype(np.int32), k)
+    assert float(expected.sum()) == len(ids)
+    np.testing.assert_array_equal(jaxnn.one_hot(ids.astype(dtype), k), expected)
+
+
+@pytest.mark.parametrize(
+    ("labels", "dtype", "bad"),
+    [([0, 3], np.uint8, "3"), ([-1, 0], np.int8, "-1"), ([2**40], np.int64, str(2**40))],
+)
+def test_one_hot_out_of_range_raises_for_every_dtype(labels, dtype, bad):
+    with pytest.raises(ValueError, match=r"one_hot: labels must lie in \[0, 3\)") as info:
+        jaxnn.one_hot(np.array(labels, dtype), 3)
+    assert f"e.g. {bad}" in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.uint32])
+def test_one_hot_invalid_ids_under_jit_give_zero_rows(dtype):
+    """Under jit the values are not checked: an id outside [0, k) matches no class."""
+    info = np.iinfo(dtype)
+    ids = np.array([1, 3, info.max, info.min], dtype)
+    out = jax.jit(jaxnn.one_hot, static_argnums=1)(ids, 3)
+    expected = np.zeros((4, 3), np.float32)
+    expected[0, 1] = 1.0
+    expected[3, 0] = 1.0 if info.min == 0 else 0.0
+    np.testing.assert_array_equal(out, expected)
+
+
+@SETTINGS
+@given(
+    dtype=st.sampled_from(INT_DTYPES),
+    k=st.sampled_from([1, 5, 127, 128, 255, 256, 300, 65_536]),
+    data=st.data(),
+)
+def test_one_hot_property_any_dtype_is_numpy_eye(dtype, k, data):
+    high = min(k - 1, int(np.iinfo(dtype).max))
+    ids = data.draw(hnp.arrays(dtype, (6,), elements=st.integers(0, high)))
+    out = np.asarray(jaxnn.one_hot(ids, k))
+    np.testing.assert_array_equal(out.sum(axis=-1), np.ones(6))
+    np.testing.assert_array_equal(np.argmax(out, axis=-1), ids.astype(np.int64))
 
 
 @pytest.mark.parametrize(

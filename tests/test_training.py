@@ -651,10 +651,11 @@ def test_patience_needs_validation_data(key):
         ("learning_rate", "0.1", TypeError),
     ],
 )
-def test_a_bad_config_field_is_named(key, field, value, error):
-    config = ONE_STEP.replace(**{field: value})
+def test_a_bad_config_field_is_named_when_the_config_is_built(field, value, error):
     with pytest.raises(error, match=f"FitConfig.{field}"):
-        jaxnn.fit(key, jaxnn.MLP((3, 1)), make_xy(), make_xy(6, 6), config)
+        jaxnn.FitConfig(**{field: value})
+    with pytest.raises(error, match=f"FitConfig.{field}"):
+        ONE_STEP.replace(**{field: value})
 
 
 def test_dropout_needs_an_apply_that_takes_key_and_dropout(key):

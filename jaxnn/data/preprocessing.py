@@ -10,6 +10,7 @@ import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, PRNGKey
+from jaxnn._validation import check_key, check_numeric
 
 
 class Standardizer(NamedTuple):
@@ -33,6 +34,7 @@ class Standardizer(NamedTuple):
     @classmethod
     def fit(cls, x: ArrayLike) -> Standardizer:
         """Mean and (population) standard deviation of each column of ``x`` (n, d)."""
+        check_numeric("Standardizer.fit: x", x)
         v.check_ndim("Standardizer.fit: x", x, (2,), "(n, d)")
         if np.shape(x)[0] == 0:
             raise ValueError(f"Standardizer.fit: x has no rows (shape {np.shape(x)}).")
@@ -44,6 +46,7 @@ class Standardizer(NamedTuple):
         return cls(mean, jnp.where(std > 0, std, jnp.ones_like(std)))
 
     def _check_features(self, name: str, x: ArrayLike) -> None:
+        check_numeric(f"Standardizer: {name}", x)
         if np.shape(x)[-1:] != np.shape(self.mean):
             raise ValueError(
                 f"Standardizer was fitted on {np.shape(self.mean)[0]} features, "
@@ -104,12 +107,15 @@ def train_val_test_split(
     >>> [part[0].shape[0] for part in s]
     [6, 2, 2]
     """
+    check_key(key, "train_val_test_split: key")
     n = np.shape(x)[0] if np.ndim(x) else 0
     if np.ndim(x) < 1 or np.ndim(y) < 1 or np.shape(y)[0] != n:
         raise ValueError(
             f"x and y must share their first (example) axis; got x {np.shape(x)}, y {np.shape(y)}."
         )
     for name, f in (("val", val), ("test", test)):
+        if isinstance(f, bool) or not isinstance(f, int | float | np.integer | np.floating):
+            raise TypeError(f"{name} must be a fraction in [0, 1), got {type(f).__name__} {f!r}.")
         if not 0 <= f < 1:
             raise ValueError(f"{name} must be a fraction in [0, 1), got {f}.")
     n_val, n_test = round(val * n), round(test * n)

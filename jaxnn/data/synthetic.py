@@ -12,9 +12,11 @@ import inspect
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, PRNGKey
+from jaxnn._validation import check_key, check_numeric
 
 
 def _compiled(fn):
@@ -27,12 +29,22 @@ def _compiled(fn):
     static = [a for a in ("n", "factor", "turns") if a in inspect.signature(fn).parameters]
     compiled = jax.jit(fn, static_argnames=static)
 
+    options = [a for a, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY]
+
     @functools.wraps(fn)
     def wrapper(key, n, **kwargs):
+        unknown = sorted(set(kwargs) - set(options))
+        if unknown:
+            raise TypeError(
+                f"{fn.__name__}: unknown option(s) {unknown}; it takes {options} (and key, n)."
+            )
+        check_key(key, f"{fn.__name__}: key")
         _check(n, kwargs.get("noise", 0.0))
-        margin = v.concrete(kwargs.get("margin", 1.0))
-        if margin is not None and not (margin.ndim == 0 and 0 < margin < float("inf")):
-            raise ValueError(f"margin must be a finite scalar > 0, got {margin}.")
+        if "margin" in kwargs:
+            _check_positive("margin", kwargs["margin"])
+        for name in ("factor", "turns"):
+            if name in kwargs:
+                _check_real(name, kwargs[name])
         return compiled(key, n, **kwargs)
 
     return wrapper
@@ -47,10 +59,31 @@ def _shuffle(key: PRNGKey, x: Array, y: Array) -> tuple[Array, Array]:
     return x[order].astype(jnp.float32), y[order]
 
 
+def _check_real(name: str, value: object) -> None:
+    """A structural option: a Python (or NumPy) real number (its range is checked by
+    the generator that takes it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+
+
+def _check_scalar(name: str, value: ArrayLike) -> np.ndarray | None:
+    """Shape () and a real dtype (static, also for tracers); the value if concrete."""
+    check_numeric(name, value)
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}.")
+    return v.concrete(value)
+
+
+def _check_positive(name: str, value: ArrayLike) -> None:
+    c = _check_scalar(name, value)
+    if c is not None and not (0 < c < float("inf")):
+        raise ValueError(f"{name} must be a finite scalar > 0, got {c}.")
+
+
 def _check(n: int, noise: ArrayLike) -> int:
     n = v.check_static_int("n", n, 2)
-    nv = v.concrete(noise)
-    if nv is not None and not (nv.ndim == 0 and nv >= 0 and float(nv) < float("inf")):
+    nv = _check_scalar("noise", noise)
+    if nv is not None and not (nv >= 0 and float(nv) < float("inf")):
         raise ValueError(f"noise must be a finite scalar >= 0, got {nv}.")
     return n
 
@@ -71,9 +104,7 @@ def make_blobs(
     True
     """
     n = _check(n, noise)
-    mv = v.concrete(margin)
-    if mv is not None and not (mv.ndim == 0 and 0 < mv < float("inf")):
-        raise ValueError(f"margin must be a finite scalar > 0, got {mv}.")
+    _check_positive("margin", margin)
     y = _labels(n)
     sign = (2 * y - 1).astype(jnp.float32)[:, None]
     x = sign + noise * jax.random.normal(jax.random.fold_in(key, 0), (n, 2))
@@ -147,6 +178,8 @@ def make_spirals(
     Radius grows linearly from 0.1 to 1 over ``turns`` revolutions.
     """
     n = _check(n, noise)
+    if not 0 < turns < float("inf"):
+        raise ValueError(f"turns must be a finite number > 0, got {turns}.")
     y = _labels(n)
     s = jax.random.uniform(jax.random.fold_in(key, 2), (n,))
     theta = 2 * jnp.pi * turns * s + jnp.pi * y.astype(jnp.float32)
