@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike
@@ -100,7 +101,8 @@ def softmax(logits: ArrayLike, axis: int = -1) -> Array:
 
     Args:
       logits: scores, any shape with at least one axis.
-      axis: the class axis.
+      axis: the class axis (an int; a tuple of ints or ``None`` normalise over
+        several or all axes, as ``jax.nn.softmax``).
 
     Returns:
       Probabilities of ``logits``'s shape, non-negative and summing to 1 along ``axis``.
@@ -111,11 +113,13 @@ def softmax(logits: ArrayLike, axis: int = -1) -> Array:
     z = _float(logits, "softmax: logits")
     if z.ndim == 0:
         raise ValueError("softmax: logits must have at least one axis, got a scalar.")
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -z.ndim <= axis < z.ndim:
-        raise ValueError(
-            f"softmax: axis must be an int in [-{z.ndim}, {z.ndim}) for logits of shape "
-            f"{z.shape}, got {axis!r}."
-        )
+    axes = () if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:  # ints, NumPy ints, a tuple of them, or None (all axes), as jax.nn
+        if isinstance(a, bool) or not isinstance(a, int | np.integer) or not -z.ndim <= a < z.ndim:
+            raise ValueError(
+                f"softmax: axis must be an int in [-{z.ndim}, {z.ndim}) (or a tuple of them) "
+                f"for logits of shape {z.shape}, got {axis!r}."
+            )
     z = z - jax.lax.stop_gradient(jnp.max(z, axis=axis, keepdims=True))
     e = jnp.exp(z)
     return e / jnp.sum(e, axis=axis, keepdims=True)

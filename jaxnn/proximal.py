@@ -56,16 +56,21 @@ def soft_threshold(w: ArrayLike, threshold: ArrayLike) -> jax.Array:
     """
     check_numeric("soft_threshold: w", w)
     check_numeric("soft_threshold: threshold", threshold)
-    if np.ndim(threshold) != 0 and np.shape(threshold) != np.shape(w):
+    try:
+        fits = np.broadcast_shapes(np.shape(threshold), np.shape(w)) == np.shape(w)
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(
-            f"soft_threshold: threshold must be a scalar or of w's shape {np.shape(w)}, "
-            f"got shape {np.shape(threshold)}."
+            f"soft_threshold: threshold must broadcast to w's shape {np.shape(w)} (a "
+            f"scalar, w's shape, or e.g. one value per column), got shape "
+            f"{np.shape(threshold)}."
         )
     t_c = v.concrete(threshold)
     if t_c is not None and not (np.all(t_c >= 0) and np.all(np.isfinite(t_c))):
         raise ValueError(f"soft_threshold: threshold must be finite and >= 0, got {t_c}.")
     w = jnp.asarray(w)
-    t = jnp.asarray(threshold, w.dtype)
+    t = jnp.broadcast_to(jnp.asarray(threshold, w.dtype), w.shape)  # explicit: no rank promotion
     return jnp.sign(w) * jnp.maximum(jnp.abs(w) - t, jnp.zeros_like(w))
 
 

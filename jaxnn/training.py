@@ -133,8 +133,29 @@ class FitConfig:
     train_metrics: str = "running"
 
     def replace(self, **changes: Any) -> FitConfig:
-        """A copy with ``changes`` applied."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied; the changed fields are checked as when a
+        config is built (the others are not checked again, so a config that JAX
+        rebuilt from leaves, gradients say, can be changed too). An ``in_axes`` spec
+        is built with ``jax.tree.map`` (``0`` is an axis there, not a learning rate).
+
+        Raises:
+          TypeError: for a name that is not a field.
+          ValueError / TypeError: for a bad value, naming the field.
+        """
+        fields = (*NUMERIC_FIELDS, *STATIC_FIELDS)
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"FitConfig.replace: unknown fields {unknown}; fields: {fields}.")
+        config = _unflatten(
+            tuple(changes.get(f, getattr(self, f)) for f in STATIC_FIELDS),
+            [changes.get(f, getattr(self, f)) for f in NUMERIC_FIELDS],
+        )
+        if any(name in STATIC_FIELDS for name in changes):
+            config._check_static()
+        for name in NUMERIC_FIELDS:
+            if name in changes and _is_concrete_scalar(changes[name]):
+                _check_numeric(name, changes[name])
+        return config
 
     def __post_init__(self):
         """Check the structural fields and the numeric fields that are concrete scalars.

@@ -246,3 +246,36 @@ def test_save_and_restore_refuse_a_file_as_their_directory(tmp_path):
         restore_latest(str(path), state)
     with pytest.raises(TypeError, match=r"^state must be"):
         save_state(str(tmp_path / "ckpt"), {"epoch": 1}.items())
+
+
+# ---------------------------------------------------------------------------------------
+# Valid usage the checks must not refuse (a reviewer's regressions)
+
+
+def test_replace_checks_only_what_it_changes_so_rebuilt_configs_can_change():
+    config = jaxnn.FitConfig(learning_rate=0.5, momentum=0.9)
+    grads = jax.grad(lambda c: c.learning_rate * c.momentum)(config)  # zeros where unused
+    assert grads.replace(epochs=4).epochs == 4
+    assert jax.tree.map(jnp.zeros_like, config).replace(epochs=4).epochs == 4
+    with pytest.raises(ValueError, match=r"FitConfig\.dropout"):
+        grads.replace(dropout=1.0)
+    with pytest.raises(ValueError, match=r"FitConfig\.loss"):
+        config.replace(loss="binery")
+    with pytest.raises(TypeError, match="unknown fields \\['lr'\\]"):
+        config.replace(lr=0.1)
+
+
+def test_softmax_takes_numpy_int_and_tuple_axes_as_jax_does():
+    z = jnp.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(jaxnn.softmax(z, axis=np.int64(0)), jax.nn.softmax(z, axis=0))
+    np.testing.assert_allclose(jaxnn.softmax(z, axis=(0, 1)), jax.nn.softmax(z, axis=(0, 1)))
+    with pytest.raises(ValueError, match="softmax: axis"):
+        jaxnn.softmax(z, axis=2)
+
+
+def test_soft_threshold_broadcasts_a_threshold_per_column():
+    w = jnp.array([[1.0, -1.0], [0.2, 0.05]])
+    got = jaxnn.soft_threshold(w, jnp.array([0.5, 0.1]))
+    np.testing.assert_allclose(got, [[0.5, -0.9], [0.0, 0.0]], atol=1e-7)
+    with pytest.raises(ValueError, match="threshold must broadcast"):
+        jaxnn.soft_threshold(w, jnp.ones(3))
