@@ -17,7 +17,8 @@ from jaxnn._typing import Array, ArrayLike
 from jaxnn.activations import class_ids
 
 
-def _as_float(x: ArrayLike) -> Array:
+def as_float(x: ArrayLike) -> Array:
+    """Logits as a float array: their own float dtype, float32 for bool and integers."""
     x = jnp.asarray(x)
     return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
 
@@ -57,7 +58,7 @@ def binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     if z_shape[0] == 0:
         raise ValueError("binary_cross_entropy: got 0 examples; the mean is undefined.")
     v.check_binary_labels("binary_cross_entropy: labels", labels)
-    z = _as_float(logits).reshape(-1)
+    z = as_float(logits).reshape(-1)
     losses = binary_losses(z, jnp.asarray(labels).reshape(-1))
     # Each loss is at most |z|, but their sum can overflow float32 for logits near its
     # limit; dividing by n before summing keeps the mean finite for any finite logits.
@@ -104,7 +105,7 @@ def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
         )
     if n == 0:
         raise ValueError("cross_entropy: got 0 examples; the mean is undefined.")
-    z = _as_float(logits)
+    z = as_float(logits)
     log_p = jax.nn.log_softmax(z, axis=-1)
     if y_shape == (n,):
         v.check_class_ids("cross_entropy: labels", labels, k)

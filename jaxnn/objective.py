@@ -18,7 +18,7 @@ import numpy as np
 from jaxnn import _validation as v
 from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
 from jaxnn.activations import class_ids
-from jaxnn.losses import _as_float, binary_losses, id_losses
+from jaxnn.losses import as_float, binary_losses, id_losses
 from jaxnn.penalties import l1_penalty, l2_penalty
 
 LOSSES = ("binary", "multiclass")
@@ -72,7 +72,7 @@ def _check(name: str, kind: str, logits: ArrayLike, labels: ArrayLike, *, hard: 
 
 
 def _losses(kind: str, logits: ArrayLike, labels: ArrayLike) -> Array:
-    z = _as_float(logits)
+    z = as_float(logits)
     if kind == "binary":
         return binary_losses(z.reshape(z.shape[0]), jnp.asarray(labels).reshape(z.shape[0]))
     return id_losses(jax.nn.log_softmax(z, axis=-1), jnp.asarray(labels))
