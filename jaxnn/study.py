@@ -403,7 +403,6 @@ def restarts(
     >>> s.results.params[0]["w"].shape, s.losses.shape
     ((8, 2, 4), (1, 8))
     """
-    config = check_scalar_config(config, "restarts")
     study = _run_study(
         key,
         model,
