@@ -35,7 +35,9 @@ from jaxnn.perceptron import (
     perceptron_predict,
     perceptron_score,
 )
+from jaxnn.prediction import predict, predict_proba
 from jaxnn.proximal import l1_proximal, soft_threshold
+from jaxnn.saving import load, save
 from jaxnn.study import StudyResult, StudySummary, expected_best_of_k, restarts, sweep
 from jaxnn.training import FitConfig, FitResult, FitState, History, fit
 
@@ -72,16 +74,20 @@ __all__ = [
     "l1_penalty",
     "l1_proximal",
     "l2_penalty",
+    "load",
     "mlp_apply",
     "one_hot",
     "optim",
     "perceptron_fit",
     "perceptron_predict",
     "perceptron_score",
+    "predict",
+    "predict_proba",
     "predictions",
     "relu",
     "relu_derivative",
     "restarts",
+    "save",
     "schedules",
     "sigmoid",
     "sigmoid_derivative",

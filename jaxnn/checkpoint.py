@@ -146,7 +146,7 @@ def _is_orbax_leftover(unraisable: Any) -> bool:
     return code is not None and f"{os.sep}orbax{os.sep}" in code.co_filename
 
 
-def _call_orbax(fn: Any, quiet_s: float = 0.05, max_wait_s: float = 2.0) -> tuple[Any, str | None]:
+def call_orbax(fn: Any, quiet_s: float = 0.05, max_wait_s: float = 2.0) -> tuple[Any, str | None]:
     """``(fn(), None)``, or ``(None, "Type: message")`` if ``fn`` raised.
 
     When one array read fails, orbax abandons the reads still in flight: they end on
@@ -181,6 +181,50 @@ def _call_orbax(fn: Any, quiet_s: float = 0.05, max_wait_s: float = 2.0) -> tupl
         sys.unraisablehook = previous
 
 
+def latest_tag(directory: str) -> dict[str, str] | None:
+    """The ``tag`` the newest checkpoint under ``directory`` was saved with (see
+    :func:`save_state`); ``None`` if there is no checkpoint there.
+
+    A fit reads it before restoring, to resume a checkpoint of a shorter fit of its
+    own into a longer one (the tag records the number of epochs).
+
+    Raises:
+      CheckpointError: naming the directory, if its newest checkpoint is unreadable
+        or is not a jaxnn checkpoint.
+    """
+    directory = _as_path(directory, "directory")
+    step, meta = _latest_meta(directory)
+    if step is None:
+        return None
+    tag = meta.get("tag") if isinstance(meta, dict) else None
+    if meta.get("format") != _FORMAT or not isinstance(tag, dict):
+        raise CheckpointError(
+            f"{os.path.abspath(directory)}/{step} is not a jaxnn checkpoint (format {meta!r})."
+        )
+    return tag
+
+
+def _latest_meta(directory: str) -> tuple[int | None, Any]:
+    """``(step, fingerprint)`` of the newest checkpoint, or ``(None, None)``."""
+    import orbax.checkpoint as ocp
+
+    if not os.path.isdir(directory):
+        return None, None
+
+    def read_meta():
+        with _manager(directory, read_only=True) as mngr:
+            step = mngr.latest_step()
+            if step is None:
+                return None, None
+            args = ocp.args.Composite(meta=ocp.args.JsonRestore())
+            return step, mngr.restore(step, args=args)["meta"]
+
+    found, error = call_orbax(read_meta)
+    if error is not None:
+        raise CheckpointError(f"checkpoint in {os.path.abspath(directory)} is unreadable: {error}")
+    return found
+
+
 def restore_latest(directory: str, like: Any, tag: dict[str, str] | None = None) -> Any | None:
     """The newest state saved under ``directory``, shaped like ``like``; ``None`` if
     there is none.
@@ -204,19 +248,7 @@ def restore_latest(directory: str, like: Any, tag: dict[str, str] | None = None)
     if not os.path.isdir(directory):
         return None
     path = os.path.abspath(directory)
-
-    def read_meta():
-        with _manager(directory, read_only=True) as mngr:
-            step = mngr.latest_step()
-            if step is None:
-                return None, None
-            args = ocp.args.Composite(meta=ocp.args.JsonRestore())
-            return step, mngr.restore(step, args=args)["meta"]
-
-    found, error = _call_orbax(read_meta)
-    if error is not None:
-        raise CheckpointError(f"checkpoint in {path} is unreadable: {error}")
-    step, meta = found
+    step, meta = _latest_meta(directory)
     if step is None:
         return None
     expected = _fingerprint(like, tag)
@@ -243,7 +275,7 @@ def restore_latest(directory: str, like: Any, tag: dict[str, str] | None = None)
             args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
             return mngr.restore(step, args=args)["state"]
 
-    stored, error = _call_orbax(read_state)
+    stored, error = call_orbax(read_state)
     if error is not None:
         raise CheckpointError(f"checkpoint {path}/{step} is corrupt or truncated: {error}")
     for got, want in zip(jax.tree.leaves(stored), jax.tree.leaves(abstract), strict=True):

@@ -20,8 +20,12 @@ course's regularised objective is the former, which is what jaxnn's ``l2`` means
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import jax
 import optax
 
 from jaxnn._typing import ArrayLike
@@ -54,3 +58,101 @@ def heavy_ball(
     check_learning_rate("heavy_ball: learning_rate", learning_rate)
     check_scalar("heavy_ball: beta", beta, 0.0, 1.0, high_open=True)
     return optax.chain(optax.trace(decay=beta), optax.scale_by_learning_rate(learning_rate))
+
+
+def is_factory(optimizer: Any) -> bool:
+    """Whether ``optimizer`` is an optax optimizer *factory* (``optax.adam``, ``optax.sgd``,
+    any callable that builds a ``GradientTransformation`` from a ``learning_rate``)
+    rather than a built transformation (``optax.adam(1e-2)``)."""
+    return callable(optimizer) and not isinstance(optimizer, optax.GradientTransformation)
+
+
+def factory_hyperparams(factory: Callable[..., Any]) -> tuple[str, ...]:
+    """The names a factory's numeric hyperparameters may take in
+    ``FitConfig.hyperparams``: its parameters other than ``learning_rate`` and
+    ``momentum`` (the config's own fields, see :func:`takes_momentum`),
+    ``*args``/``**kwargs``, and those whose default is a bool, a
+    dtype, a mask or a callable (structure, not numbers)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return ()
+    names = []
+    for name, p in params.items():
+        if name in ("learning_rate", "momentum") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        d = p.default
+        if isinstance(d, bool) or callable(d) or name.endswith("dtype") or name == "mask":
+            continue
+        names.append(name)
+    return tuple(names)
+
+
+def takes_momentum(factory: Callable[..., Any]) -> bool:
+    """Whether ``factory`` has a ``momentum`` parameter (``optax.sgd``,
+    ``optax.rmsprop``, ...): ``FitConfig.momentum`` is then passed as it."""
+    try:
+        return "momentum" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def check_optimizer(optimizer: Any, caller: str) -> None:
+    """``optimizer`` is ``None``, a ``GradientTransformation`` or a factory that takes
+    a ``learning_rate``.
+
+    Raises:
+      TypeError: naming ``optimizer`` and what was expected.
+    """
+    if optimizer is None or isinstance(optimizer, optax.GradientTransformation):
+        return
+    if not callable(optimizer):
+        raise TypeError(
+            f"{caller}: optimizer must be None (the config's heavy-ball momentum), an optax "
+            "optimizer factory such as optax.adam (its hyperparameters then come from "
+            "the config), or a built optax GradientTransformation; got "
+            f"{type(optimizer).__name__} {optimizer!r}."
+        )
+    try:
+        params = inspect.signature(optimizer).parameters
+    except (TypeError, ValueError):
+        return
+    if "learning_rate" not in params:
+        raise TypeError(
+            f"{caller}: optimizer={optimizer!r} is a callable without a learning_rate "
+            "parameter; pass an optax factory such as optax.adam (it takes learning_rate), "
+            "or a built GradientTransformation."
+        )
+
+
+def inject(
+    factory: Callable[..., optax.GradientTransformation],
+    learning_rate: optax.Schedule,
+    hyperparams: Mapping[str, ArrayLike],
+) -> optax.GradientTransformation:
+    """``factory`` with its learning rate and numeric hyperparameters fed as data.
+
+    ``optax.inject_hyperparams(factory)(learning_rate=schedule, **hyperparams)``, each
+    hyperparameter given as a constant schedule, so its value is read from
+    ``hyperparams`` (traced: one per member of a vmapped study) at every update,
+    never frozen into the optimiser state at init; the state's ``hyperparams``
+    record the values last used. A continued fit therefore uses the config it is
+    given.
+    """
+    constant = lambda value: lambda count: value
+    inner = optax.inject_hyperparams(factory)(
+        learning_rate=learning_rate, **{k: constant(v) for k, v in hyperparams.items()}
+    )
+
+    # optax writes e.g. Adam's ``b1 ** count`` for Python-float hyperparameters; fed
+    # as float32 arrays they need JAX's standard promotion (int32 count to float32),
+    # whatever the caller's ``jax_numpy_dtype_promotion``
+    def init(params):
+        with jax.numpy_dtype_promotion("standard"):
+            return inner.init(params)
+
+    def update(updates, state, params=None, **extra):
+        with jax.numpy_dtype_promotion("standard"):
+            return inner.update(updates, state, params, **extra)
+
+    return optax.GradientTransformationExtraArgs(init, update)

@@ -49,29 +49,36 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike, PRNGKey
 from jaxnn.models import as_model
+from jaxnn.optim import check_optimizer, factory_hyperparams, is_factory
+from jaxnn.resume import check_params, check_tree, host_state, keys_as_data, resize_history
 from jaxnn.training import (
     NUMERIC_FIELDS,
     STATIC_FIELDS,
     FitConfig,
     FitResult,
-    _check_apply_takes_dropout,
-    _checkpoint_tag,
+    FitState,
+    check_apply_takes_dropout,
+    check_optimizer_config,
     check_scalar_config,
+    checkpoint_tag,
     init_state,
     loop_layout,
     make_plan,
+    optimizer_name,
+    place_state,
     prepare_data,
     prepare_inputs,
+    restore_resized,
     result_from_state,
     run_epochs,
     run_epochs_batched,
+    summary_line,
 )
 
 DEFAULT_CHUNK = 1024
@@ -131,6 +138,17 @@ class StudyResult(NamedTuple):
     def best_result(self) -> FitResult:
         """The member with the lowest loss (best-of-N selection)."""
         return self.member(*self.best)
+
+    def __repr__(self) -> str:
+        """One line: the study's shape, its best member and loss, the spread of the
+        members' losses, epochs run, members stopped early or diverged."""
+        m, n = self.losses.shape
+        kind = f"{n} restarts" if _ndim_lead(self.results) == 1 else f"{m} configs x {n} restarts"
+        c, r = self.best
+        return (
+            f"StudyResult({kind}, best member (config {c}, restart {r}) loss "
+            f"{float(self.losses[c, r]):.4g}; {summary_line(self.results)})"
+        )
 
 
 def _ndim_lead(results: FitResult) -> int:
@@ -240,10 +258,24 @@ def member_bytes(
     return int(sizes[1] - sizes[0])
 
 
-def _vinit(key, restarts, configs, *, model, plan, optimizer):
-    """The members' initial states: restart r from ``fold_in(key, r)``."""
+def _vinit(key, restarts, configs, params=None, *, model, plan, optimizer):
+    """The members' initial states: restart r from ``fold_in(key, r)``, and from the
+    member's ``params`` (leading axis: members) when given."""
     keys = jax.vmap(functools.partial(jax.random.fold_in, key))(restarts)
-    return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
+    if params is None:
+        return jax.vmap(lambda k, c: init_state(k, model, c, plan, optimizer))(keys, configs)
+    return jax.vmap(lambda k, c, p: init_state(k, model, c, plan, optimizer, p))(
+        keys, configs, params
+    )
+
+
+def _member_roots(key, restarts):
+    """Each member's training key as raw data, ``fold_in(fold_in(key, r), 1)``."""
+    one = lambda r: jax.random.key_data(jax.random.fold_in(jax.random.fold_in(key, r), 1))
+    return jax.vmap(one)(restarts)
+
+
+_member_roots_jit = jax.jit(_member_roots)
 
 
 def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=None, init=False):
@@ -251,8 +283,8 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     (``shard_map``), so no device waits on another's early stopping and the loop
     needs no cross-device reduction per epoch. ``train`` and ``val`` come
     row-major (the program lays them out as a fit does,
-    :func:`jaxnn.training.loop_layout`). With ``init``, ``states`` is the pair
-    ``(key, restart indices)`` and the program initialises the members first (one
+    :func:`jaxnn.training.loop_layout`). With ``init``, ``states`` is
+    ``(key, restart indices, params or None)`` and the program initialises the members first (one
     program for a whole study, as :func:`jaxnn.training.fit_from_key` is for a fit).
     """
 
@@ -263,7 +295,7 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
 
     def local(st, cf, tr, va, un):
         if init:
-            st = _vinit(*st, cf, model=model, plan=plan, optimizer=optimizer)
+            st = _vinit(st[0], st[1], cf, st[2], model=model, plan=plan, optimizer=optimizer)
         st, tr, va = loop_layout(st, tr, va, plan)  # as a single fit reads them
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
@@ -291,7 +323,7 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     return jax.shard_map(
         local,
         mesh=mesh,
-        in_specs=((repl, members) if init else members, members, repl, repl, repl),
+        in_specs=((repl, members, members) if init else members, members, repl, repl, repl),
         out_specs=members,
         check_vma=False,
     )(states, configs, train, val, until)
@@ -369,7 +401,9 @@ def restarts(
     n: int,
     tol: float = 1e-2,
     chunk_size: int | None = None,
-    optimizer: optax.GradientTransformation | None = None,
+    optimizer: Any = None,
+    params: Any = None,
+    state: Any = None,
     devices: Sequence[jax.Device] | None = None,
     progress: bool = False,
     checkpoint_dir: str | None = None,
@@ -380,6 +414,13 @@ def restarts(
       key, model, train, val, config, optimizer: as for :func:`jaxnn.fit` (one key,
         one config of scalars).
       n: number of restarts N >= 1.
+      params: start restart r from ``params[r]`` (leaves with a leading axis (N,),
+        each the model's params) instead of ``model.init``; as data, so other
+        values compile nothing.
+      state: continue a study to ``config.epochs`` epochs in total, from its
+        :class:`StudyResult` (or its ``results``, or ``results.state``: leading axis
+        (N,)), trained with this ``key``: member r equals its straight fit of the
+        total length, bitwise, as :func:`jaxnn.fit`'s ``state`` does.
       tol: a restart counts as "within tolerance" if its loss <= best + tol.
       chunk_size: members trained at once (default: all, up to
         :data:`DEFAULT_CHUNK`); any value works, the last chunk is padded.
@@ -417,6 +458,8 @@ def restarts(
         progress,
         checkpoint_dir,
         restarts_only=True,
+        params=params,
+        state=state,
     )
     return study
 
@@ -433,7 +476,9 @@ def sweep(
     n_restarts: int = 1,
     tol: float = 1e-2,
     chunk_size: int | None = None,
-    optimizer: optax.GradientTransformation | None = None,
+    optimizer: Any = None,
+    params: Any = None,
+    state: Any = None,
     devices: Sequence[jax.Device] | None = None,
     progress: bool = False,
     checkpoint_dir: str | None = None,
@@ -442,13 +487,20 @@ def sweep(
 
     The configs are ``base`` with numeric fields replaced: every combination of
     ``grid``'s values (a Cartesian product), and/or ``zipped``'s values taken
-    together position by position (all lists of one length). Only numeric fields
-    (:data:`jaxnn.training.NUMERIC_FIELDS`) can vary; structural ones (epochs,
-    batch size, loss, ...) change the program and need separate studies.
+    together position by position (all lists of one length). Numeric fields
+    (:data:`jaxnn.training.NUMERIC_FIELDS`) can vary, and, with an optax factory
+    as ``optimizer`` (``optax.adam``), its numeric hyperparameters by name
+    (``grid={"learning_rate": [1e-3, 1e-2], "b1": [0.8, 0.9]}``: they go to
+    ``FitConfig.hyperparams``); member (m, r) equals ``jaxnn.fit`` with config m
+    and key ``fold_in(key, r)``. Structural fields (epochs, batch size, loss, ...)
+    change the program and need separate studies.
 
     ``key``, ``model``, ``train``, ``val``, ``optimizer``, ``devices``, ``progress``
     and ``checkpoint_dir`` are as for :func:`restarts`; ``base`` is one config of
-    scalars.
+    scalars. ``params``: leaves with leading axes (M, N) (member (m, r) starts from
+    ``params[m, r]``) or (N,) (the same N starts for every config). ``state``: a
+    sweep's :class:`StudyResult` (or its ``results`` or ``results.state``,
+    leading axes (M, N)) to continue, as for :func:`restarts`.
 
     Returns:
       A :class:`StudyResult` whose ``results`` leaves have leading axes (M, N), in
@@ -460,7 +512,7 @@ def sweep(
         does for the other arguments.
     """
     base = check_scalar_config(base, "sweep", "base")
-    configs = sweep_configs(base, grid=grid, zipped=zipped)
+    configs = sweep_configs(base, grid=grid, zipped=zipped, optimizer=optimizer)
     return _run_study(
         key,
         model,
@@ -474,6 +526,8 @@ def sweep(
         devices,
         progress,
         checkpoint_dir,
+        params=params,
+        state=state,
     )
 
 
@@ -482,9 +536,14 @@ def sweep_configs(
     *,
     grid: Mapping[str, Sequence[float]] | None = None,
     zipped: Mapping[str, Sequence[float]] | None = None,
+    optimizer: Any = None,
 ) -> list[FitConfig]:
     """The configs of a sweep: zipped rows (outer) crossed with the grid (inner, the
-    last field varying fastest)."""
+    last field varying fastest). A name that is not a :class:`FitConfig` field is
+    a hyperparameter of ``optimizer`` when it is an optax factory that takes it
+    (``FitConfig.hyperparams``)."""
+    check_optimizer(optimizer, "sweep")
+    hyper = factory_hyperparams(optimizer) if is_factory(optimizer) else ()
     for name, spec in (("grid", grid), ("zipped", zipped)):
         if spec is not None and not isinstance(spec, Mapping):
             raise TypeError(
@@ -497,10 +556,16 @@ def sweep_configs(
                     "program) and cannot vary within one study; run one study per value. "
                     f"Numeric fields that can vary: {list(NUMERIC_FIELDS)}."
                 )
-            if field not in NUMERIC_FIELDS:
+            if field not in NUMERIC_FIELDS and field not in hyper:
+                more = (
+                    f", and optimizer {optimizer_name(optimizer)}'s hyperparameters {list(hyper)}"
+                    if is_factory(optimizer)
+                    else " (an optax factory passed as optimizer=, e.g. optax.adam, adds "
+                    "its hyperparameters such as 'b1')"
+                )
                 raise ValueError(
-                    f"sweep {name}: unknown field {field!r}; FitConfig's numeric fields are "
-                    f"{list(NUMERIC_FIELDS)}."
+                    f"sweep {name}: unknown field {field!r}; what can vary: FitConfig's "
+                    f"numeric fields {list(NUMERIC_FIELDS)}{more}."
                 )
             if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
                 raise ValueError(f"sweep {name}: {field!r} must be a list of values.")
@@ -523,7 +588,15 @@ def sweep_configs(
     if both:
         raise ValueError(f"sweep: fields {sorted(both)} appear in both grid and zipped.")
     combos = [dict(zip(grid, vs, strict=True)) for vs in itertools.product(*grid.values())]
-    return [base.replace(**row, **combo) for row in rows for combo in combos]
+
+    def config(changes):
+        fields = {f: x for f, x in changes.items() if f in NUMERIC_FIELDS}
+        hp = {f: x for f, x in changes.items() if f not in NUMERIC_FIELDS}
+        if hp:
+            fields["hyperparams"] = {**base.hyperparams, **hp}
+        return base.replace(**fields)
+
+    return [config({**row, **combo}) for row in rows for combo in combos]
 
 
 def _default_devices(devices):
@@ -547,9 +620,12 @@ def _run_study(
     progress,
     checkpoint_dir,
     restarts_only=False,
+    params=None,
+    state=None,
 ):
     """The study of M configs x N restarts; results' leading axes (N,) when
-    ``restarts_only`` (M = 1) and (M, N) otherwise."""
+    ``restarts_only`` (M = 1) and (M, N) otherwise. Members start from ``params``
+    or continue ``state`` when given (see :func:`restarts`)."""
     from jaxnn.progress import progress_bar
 
     key = v.check_key(key)
@@ -559,6 +635,13 @@ def _run_study(
         raise ValueError(f"tol must be a scalar, got shape {np.shape(tol)}.")
     caller = "restarts" if restarts_only else "sweep"
     configs = [check_scalar_config(c, caller) for c in configs]
+    for c in configs:
+        check_optimizer_config(c, optimizer, caller)
+    if params is not None and state is not None:
+        raise ValueError(
+            f"{caller}: pass params (start the members from them) or state (continue a "
+            "study), not both."
+        )
     if checkpoint_dir is not None:
         from jaxnn.checkpoint import check_directory
 
@@ -584,7 +667,7 @@ def _run_study(
 
     stacked = _stack(configs)
     plan = make_plan(stacked, xt.shape[0], val is not None)
-    _check_apply_takes_dropout(model, plan)
+    check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
     mesh = Mesh(np.array(devices), ("members",))
     shard = NamedSharding(mesh, P("members"))
@@ -595,10 +678,23 @@ def _run_study(
     # member p = (config p // n, restart p % n)
     cfg_idx = np.arange(total) // n
     rst_idx = np.arange(total) % n
+    start = None  # per member, on the host: params to start from, or a state to continue
+    if params is not None or state is not None:
+        like = jax.eval_shape(
+            lambda k, r, cf: _vinit(k, r, cf, **statics),
+            key,
+            np.zeros(1, np.uint32),
+            _take(stacked, np.zeros(1, int)),
+        )
+        like = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), like)
+        if params is not None:
+            start = _start_params(params, like.params, lead, n, caller)
+        else:
+            start = _start_state(state, like, lead, config0.epochs, key, rst_idx, caller)
     tag = None
     if checkpoint_dir is not None:
-        tag = _checkpoint_tag(key, config0, model, optimizer, (xt, yt), val)
-        tag["configs"] = repr(stacked)
+        tag = checkpoint_tag(key, config0, model, optimizer, (xt, yt), val, start)
+        tag["configs"] = repr(stacked.replace(epochs=1))
         tag["chunk"] = str(chunk)
 
     outs = []
@@ -608,8 +704,13 @@ def _run_study(
             members = np.arange(c * chunk, (c + 1) * chunk) % total  # pad by wrapping
             restarts_d = _put(rst_idx[members].astype(np.uint32), shard)
             cfgs = _put(_take(stacked, cfg_idx[members]), shard)
+            given = None if params is None else _put(_take(start, members), shard)
+            states = None
+            if state is not None:
+                states = place_state(_take(start, members), key, shard, put=_put)
             states = _run_chunk(
-                (key_d, restarts_d),
+                (key_d, restarts_d, given),
+                states,
                 cfgs,
                 train_d,
                 val_d,
@@ -691,9 +792,58 @@ def _assemble(chunks: list[Any], shape: tuple[int, ...]) -> Any:
 _assemble_jit = jax.jit(_assemble, static_argnums=1)
 
 
-def _run_chunk(members, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c):
+def _start_params(params: Any, like: Any, lead: tuple[int, ...], n: int, caller: str) -> Any:
+    """A study's params to start from, checked, as host arrays with one leading axis
+    over the members (p = config * N + restart)."""
+    m = lead[0] if len(lead) == 2 else 1
+    leaves = jax.tree.leaves(params)
+    got = np.shape(leaves[0])[: len(np.shape(leaves[0])) - len(jax.tree.leaves(like)[0].shape)]
+    shared = len(lead) == 2 and got == (n,)  # a sweep's N starts, the same for every config
+    check_params(f"{caller}: params", params, like, (n,) if shared else lead)
+    host = jax.device_get(params)
+    flat = lambda a: np.asarray(a).reshape((-1, *np.shape(a)[1 if shared else len(lead) :]))
+    host = jax.tree.map(flat, host)
+    return jax.tree.map(lambda a: np.concatenate([a] * m) if shared else a, host)
+
+
+def _start_state(state, like, lead, epochs, key, rst_idx, caller):
+    """A study's state to continue, checked (structure, trained with ``key``, no
+    more than ``epochs`` epochs run), its history resized to ``epochs``; on the host
+    with one leading axis over the members and raw key data."""
+    if isinstance(state, StudyResult):
+        state = state.results
+    if isinstance(state, FitResult):
+        state = state.state
+    if not isinstance(state, FitState):
+        raise TypeError(
+            f"{caller}: state must be a StudyResult, its results or results.state (an "
+            f"earlier study's, to continue it), got {type(state).__name__}."
+        )
+    host = host_state(state)
+    if np.shape(host.epoch) != lead:
+        raise ValueError(
+            f"{caller}: state holds members of shape {np.shape(host.epoch)}; this study has "
+            f"{lead} (continue a study with the same configs and number of restarts)."
+        )
+    done = int(np.max(host.epoch))
+    host = host._replace(history=resize_history(host.history, epochs, done))
+    check_tree(f"{caller}: state", host, jax.eval_shape(keys_as_data, like), lead)
+    host = jax.tree.map(lambda a: np.asarray(a).reshape((-1, *np.shape(a)[len(lead) :])), host)
+    if not np.array_equal(host.key, np.asarray(_member_roots_jit(key, rst_idx.astype(np.uint32)))):
+        raise ValueError(
+            f"{caller}: state was trained with another key: pass the key of the study "
+            "that produced it."
+        )
+    return host
+
+
+def _run_chunk(
+    members, states, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c
+):
     """Train one chunk of members to the end: in one call, or, for progress or
-    checkpoints, in calls of some epochs each.
+    checkpoints, in calls of some epochs each. ``members`` is ``(key, restart
+    indices, params or None)``; ``states``, when given, the members' states to
+    continue from.
 
     Across processes every process must make the same calls: whether to run in
     chunks depends only on the arguments (the same everywhere), and the length of
@@ -703,22 +853,33 @@ def _run_chunk(members, cfgs, train, val, statics, epochs, bar, progress, checkp
 
     shard = members[1].sharding  # the restart indices': one per member
     mesh = shard.mesh
-    states = None
     save = None
     if checkpoint_dir is not None:
-        from jaxnn.checkpoint import restore_latest, save_state
+        from jaxnn.checkpoint import save_state
 
         sub = os.path.join(checkpoint_dir, f"members_{c:05d}")
-        like = jax.eval_shape(lambda m, cf: _vinit_jit(*m, cf, **statics), members, cfgs)
-        like = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), like)
-        states = restore_latest(sub, like, tag)  # restored onto the members' sharding
+
+        def like_for(config):
+            cf = cfgs.replace(epochs=config.epochs)
+            like = jax.eval_shape(
+                lambda m, cf: _vinit_jit(m[0], m[1], cf, m[2], **statics), members, cf
+            )
+            return jax.tree.map(
+                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), like
+            )
+
+        put = lambda tree: _put(tree, shard)
+        restored = restore_resized(sub, tag, cfgs, like_for, put)  # onto the members' sharding
+        states = states if restored is None else restored
         save = lambda st: save_state(sub, st, tag)
     # one call for the whole fit unless progress or checkpoints need chunks of epochs
     chunked = save is not None or progress
-    if not chunked:  # one program, from the keys to the end
+    if not chunked:  # one program, from the keys (or the given states) to the end
+        if states is not None:
+            return _vrun_jit(states, cfgs, train, val, epochs, mesh=mesh, **statics)
         return _vfit_jit(members, cfgs, train, val, epochs, mesh=mesh, **statics)
     if states is None:
-        states = _vinit_jit(*members, cfgs, **statics)
+        states = _vinit_jit(members[0], members[1], cfgs, members[2], **statics)
     done = int(np.min(_fetch(states.epoch)))
     bar.update(done)
     step, calls = max(1, epochs // 50), 0

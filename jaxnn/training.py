@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -33,8 +34,17 @@ from jaxnn._validation import check_key
 from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_stopping_update
 from jaxnn.models import as_model
 from jaxnn.objective import LOSSES, evaluate, objective_and_metrics
-from jaxnn.optim import gradient_descent, heavy_ball
+from jaxnn.optim import (
+    check_optimizer,
+    factory_hyperparams,
+    gradient_descent,
+    heavy_ball,
+    inject,
+    is_factory,
+    takes_momentum,
+)
 from jaxnn.proximal import l1_proximal
+from jaxnn.resume import check_params, check_tree, host_state, keys_as_data, resize_history
 from jaxnn.schedules import SCHEDULES, schedule
 
 NUMERIC_FIELDS = (
@@ -114,6 +124,13 @@ class FitConfig:
         ``"end_of_epoch"`` (exact: one more pass over the training set per epoch);
         see :class:`History`. Monitored for early stopping and ``best_params``
         when there is no validation data.
+      hyperparams: numeric arguments of an optax optimizer *factory* passed to
+        :func:`fit` as ``optimizer`` (e.g. ``optimizer=optax.adamw`` with
+        ``{"b1": 0.8, "weight_decay": 1e-3}``), fed as data at every update, so a
+        :func:`jaxnn.sweep` can vary them by name. With a factory,
+        ``learning_rate`` and the decay schedule are its learning rate, and
+        ``momentum`` its ``momentum`` argument (``optax.sgd``); a field the
+        optimizer would not use is an error (:func:`check_optimizer_config`).
     """
 
     learning_rate: ArrayLike = 0.1
@@ -131,6 +148,7 @@ class FitConfig:
     decay_epochs: int = 1
     l1_mode: str = "penalty"
     train_metrics: str = "running"
+    hyperparams: Mapping[str, ArrayLike] = dataclasses.field(default_factory=dict)
 
     def replace(self, **changes: Any) -> FitConfig:
         """A copy with ``changes`` applied; the changed fields are checked as when a
@@ -142,13 +160,16 @@ class FitConfig:
           TypeError: for a name that is not a field.
           ValueError / TypeError: for a bad value, naming the field.
         """
-        fields = (*NUMERIC_FIELDS, *STATIC_FIELDS)
+        fields = (*NUMERIC_FIELDS, *STATIC_FIELDS, "hyperparams")
         unknown = sorted(set(changes) - set(fields))
         if unknown:
             raise TypeError(f"FitConfig.replace: unknown fields {unknown}; fields: {fields}.")
+        hyperparams = self.hyperparams
+        if "hyperparams" in changes:
+            hyperparams = _check_hyperparams(changes["hyperparams"], concrete_only=True)
         config = _unflatten(
             tuple(changes.get(f, getattr(self, f)) for f in STATIC_FIELDS),
-            [changes.get(f, getattr(self, f)) for f in NUMERIC_FIELDS],
+            [*(changes.get(f, getattr(self, f)) for f in NUMERIC_FIELDS), hyperparams],
         )
         if any(name in STATIC_FIELDS for name in changes):
             config._check_static()
@@ -168,6 +189,9 @@ class FitConfig:
             value = getattr(self, name)
             if _is_concrete_scalar(value):
                 _check_numeric(name, value)
+        object.__setattr__(
+            self, "hyperparams", _check_hyperparams(self.hyperparams, concrete_only=True)
+        )
 
     def validate(self) -> FitConfig:
         """Check every field (numeric ones when concrete, every element of an array);
@@ -179,6 +203,7 @@ class FitConfig:
         self._check_static()
         for name in NUMERIC_FIELDS:
             _check_numeric(name, getattr(self, name))
+        _check_hyperparams(self.hyperparams, concrete_only=False)
         return self
 
     def _check_static(self) -> None:
@@ -200,14 +225,13 @@ class FitConfig:
 
 
 def _flatten(config: FitConfig) -> tuple[list[Any], tuple[Any, ...]]:
-    return [getattr(config, f) for f in NUMERIC_FIELDS], tuple(
-        getattr(config, f) for f in STATIC_FIELDS
-    )
+    children = [*(getattr(config, f) for f in NUMERIC_FIELDS), dict(config.hyperparams)]
+    return children, tuple(getattr(config, f) for f in STATIC_FIELDS)
 
 
 def _flatten_with_keys(config: FitConfig) -> tuple[list[Any], tuple[Any, ...]]:
     leaves, meta = _flatten(config)
-    keys = [jax.tree_util.GetAttrKey(f) for f in NUMERIC_FIELDS]
+    keys = [jax.tree_util.GetAttrKey(f) for f in (*NUMERIC_FIELDS, "hyperparams")]
     return list(zip(keys, leaves, strict=True)), meta
 
 
@@ -218,8 +242,10 @@ def _unflatten(meta: tuple[Any, ...], leaves: Any) -> FitConfig:
     config = object.__new__(FitConfig)
     for name, value in zip(STATIC_FIELDS, meta, strict=True):
         object.__setattr__(config, name, value)
-    for name, value in zip(NUMERIC_FIELDS, leaves, strict=True):
+    *numeric, hyperparams = leaves
+    for name, value in zip(NUMERIC_FIELDS, numeric, strict=True):
         object.__setattr__(config, name, value)
+    object.__setattr__(config, "hyperparams", hyperparams)
     return config
 
 
@@ -239,6 +265,43 @@ _RANGES = {  # field: (low, high, low end open)
 def _check_numeric(name: str, value: Any) -> None:
     lo, hi, low_open = _RANGES[name]
     _check_range(name, value, lo, hi, low_open=low_open)
+
+
+def _check_hyperparams(hyperparams: Any, *, concrete_only: bool) -> dict[str, Any]:
+    """``FitConfig.hyperparams`` as a dict of finite real values (checked when
+    concrete: scalars only, or, with ``concrete_only=False``, every element of an
+    array as well)."""
+    if not isinstance(hyperparams, Mapping):
+        raise TypeError(
+            "FitConfig.hyperparams must be a mapping {name: number} of the optax optimizer "
+            f"factory's hyperparameters, e.g. {{'b1': 0.9}}; got {type(hyperparams).__name__}."
+        )
+    out = {}
+    for name, value in hyperparams.items():
+        if not isinstance(name, str):
+            raise TypeError(f"FitConfig.hyperparams: names must be strings, got {name!r}.")
+        if name in (*NUMERIC_FIELDS, *STATIC_FIELDS):
+            raise ValueError(
+                f"FitConfig.hyperparams: {name!r} is a FitConfig field; set FitConfig.{name} "
+                "instead (the config's learning rate and schedule drive the optimizer)."
+            )
+        if concrete_only and not _is_concrete_scalar(value):
+            out[name] = value
+            continue
+        val = v.concrete(value)
+        if val is not None:
+            if (
+                val.dtype == np.bool_
+                or not np.issubdtype(val.dtype, np.number)
+                or np.issubdtype(val.dtype, np.complexfloating)
+            ):
+                raise TypeError(
+                    f"FitConfig.hyperparams[{name!r}] must be a real number, got {value!r}."
+                )
+            if not np.all(np.isfinite(val)):
+                raise ValueError(f"FitConfig.hyperparams[{name!r}] must be finite, got {value!r}.")
+        out[name] = value
+    return out
 
 
 def _is_concrete_scalar(value: Any) -> bool:
@@ -274,8 +337,9 @@ def check_scalar_config(config: Any, caller: str, name: str = "config") -> FitCo
             f"{caller}: {name} must be a jaxnn.FitConfig (a config), got "
             f"{type(config).__name__} {config!r}."
         )
-    for field in NUMERIC_FIELDS:
-        value = getattr(config, field)
+    named = [(f"FitConfig.{f}", f, getattr(config, f)) for f in NUMERIC_FIELDS]
+    named += [(f"FitConfig.hyperparams[{k!r}]", k, x) for k, x in config.hyperparams.items()]
+    for label, field, value in named:
         if isinstance(value, list | tuple):
             got = f"a {type(value).__name__} of {len(value)} values"
         elif np.ndim(value) != 0:
@@ -283,11 +347,78 @@ def check_scalar_config(config: Any, caller: str, name: str = "config") -> FitCo
         else:
             continue
         raise ValueError(
-            f"{caller}: FitConfig.{field} must be a scalar, got {got} ({value!r}); "
+            f"{caller}: {label} must be a scalar, got {got} ({value!r}); "
             f"{caller} takes one value per field. To train several values at once, use "
             f"jaxnn.sweep(key, model, train, val, base, grid={{{field!r}: [...]}})."
         )
     return config.validate()
+
+
+def check_optimizer_config(config: FitConfig, optimizer: Any, caller: str) -> None:
+    """Refuse a config field that ``optimizer`` would not use, naming it.
+
+    * ``None`` (jaxnn's heavy ball): ``hyperparams`` must be empty.
+    * an optax factory (``optax.adam``): the config's ``learning_rate`` and decay
+      schedule are its learning rate, ``momentum`` its ``momentum`` argument if it
+      has one (``optax.sgd``, ``optax.rmsprop``; else ``momentum`` must be 0: Adam's
+      is ``b1``), and ``hyperparams`` its other numeric arguments (each a parameter
+      of the factory).
+    * a built transformation (``optax.adam(1e-2)``): its numbers are fixed, so
+      ``momentum`` must be 0, ``decay`` ``"constant"``, ``hyperparams`` empty and
+      ``learning_rate`` left at its default unless it sets an L1 proximal step's
+      threshold (``l1_mode="proximal"``).
+
+    Raises:
+      TypeError: for an ``optimizer`` that is none of these (:func:`check_optimizer`).
+      ValueError: naming the field, what the optimizer does instead, and the fix.
+    """
+    check_optimizer(optimizer, caller)
+    nonzero = lambda a: bool(np.any(np.asarray(a) != 0))
+    hp = dict(config.hyperparams)
+    if optimizer is None:
+        if hp:
+            raise ValueError(
+                f"{caller}: FitConfig.hyperparams={hp} would be ignored: they are arguments of "
+                "an optax optimizer factory passed as optimizer= (e.g. optimizer=optax.adam "
+                "with hyperparams={'b1': 0.9}); jaxnn's own optimizer takes learning_rate and "
+                "momentum."
+            )
+        return
+    name = getattr(optimizer, "__name__", type(optimizer).__name__)
+    if is_factory(optimizer):
+        allowed = factory_hyperparams(optimizer)
+        if nonzero(config.momentum) and not takes_momentum(optimizer):
+            raise ValueError(
+                f"{caller}: FitConfig.momentum is jaxnn's heavy-ball momentum, which "
+                f"optimizer={name} does not use; give the factory's own momentum in "
+                f"FitConfig.hyperparams (its numeric arguments: {list(allowed)})."
+            )
+        unknown = sorted(set(hp) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"{caller}: FitConfig.hyperparams {unknown} are not numeric arguments of "
+                f"optimizer={name}; it takes {list(allowed)} (its learning rate is "
+                "FitConfig.learning_rate and the decay schedule)."
+            )
+        return
+    fixed = (
+        "is not used: a built optax transformation passed as optimizer= has its own, fixed "
+        "numbers. Pass the factory itself (e.g. optimizer=optax.adam, not optax.adam(1e-2)) "
+        "for the config's learning_rate, decay schedule and hyperparams to drive it"
+    )
+    if nonzero(config.momentum):
+        raise ValueError(f"{caller}: FitConfig.momentum {fixed}, or leave momentum at 0.")
+    if config.decay != "constant":
+        raise ValueError(f"{caller}: FitConfig.decay={config.decay!r} {fixed}.")
+    if hp:
+        raise ValueError(f"{caller}: FitConfig.hyperparams={hp} {fixed}.")
+    proximal = config.l1_mode == "proximal" and nonzero(config.l1)
+    default_lr = np.float32(FitConfig.learning_rate)
+    if not proximal and np.any(np.asarray(config.learning_rate, np.float32) != default_lr):
+        raise ValueError(
+            f"{caller}: FitConfig.learning_rate={config.learning_rate!r} {fixed}, or leave "
+            "learning_rate at its default."
+        )
 
 
 def as_float32(config: FitConfig) -> FitConfig:
@@ -392,6 +523,56 @@ class FitResult(NamedTuple):
         """Whether the fit stopped because its loss became NaN or inf."""
         return self.diverged_epoch >= 0
 
+    @property
+    def run_history(self) -> History:
+        """The history of the epochs actually run: NumPy arrays of shape
+        (epochs_run,), without the NaN padding of the epochs that did not run (so
+        ``result.run_history.train_loss.min()`` is a number). For a study's stacked
+        results, (..., max epochs_run), members that stopped sooner still padded."""
+        n = int(np.max(np.asarray(self.epochs_run)))
+        return History(*(np.asarray(h)[..., :n] for h in self.history))
+
+    def __repr__(self) -> str:
+        """One line: epochs run, best epoch, last and best losses, stopped or diverged
+        (for stacked results, their ranges over the members)."""
+        if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(self)):
+            return f"FitResult(traced, params {jax.tree.structure(self.params)})"
+        return "FitResult(" + summary_line(self) + ")"
+
+
+def summary_line(result: FitResult) -> str:
+    """A short description of a (possibly stacked) :class:`FitResult`, for reprs."""
+    epochs_run = np.asarray(result.epochs_run)
+    total = np.shape(result.history.train_loss)[-1]
+    best = np.asarray(result.state.early.best_loss, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices of no epochs
+        hist = result.history
+        last = lambda h: np.take_along_axis(
+            np.asarray(h), np.maximum(epochs_run - 1, 0)[..., None], -1
+        )[..., 0]
+        train, val = last(hist.train_loss), last(hist.val_loss)
+    g = lambda a: f"{float(a):.4g}"
+    if epochs_run.ndim == 0:
+        parts = [f"epochs_run={int(epochs_run)}/{total}", f"best_epoch={int(result.best_epoch)}"]
+        parts.append(f"train_loss={g(train)}")
+        if not np.isnan(val):
+            parts.append(f"val_loss={g(val)}")
+        parts.append(f"best_loss={g(best)}")
+        parts.append(f"stopped_early={bool(result.stopped_early)}")
+        d = int(result.diverged_epoch)
+        parts.append(f"diverged={'at epoch ' + str(d) if d >= 0 else False}")
+        return ", ".join(parts)
+    span = lambda a: f"{g(np.nanmin(a))}..{g(np.nanmax(a))}" if np.isfinite(a).any() else "nan"
+    parts = [
+        f"{epochs_run.size} members {epochs_run.shape}",
+        f"epochs_run {int(epochs_run.min())}..{int(epochs_run.max())} of {total}",
+        f"best_loss {span(best)}",
+        f"stopped_early {int(np.sum(result.stopped_early))}",
+        f"diverged {int(np.sum(np.asarray(result.diverged_epoch) >= 0))}",
+    ]
+    return ", ".join(parts)
+
 
 class Plan(NamedTuple):
     """Static facts of a fit, fixed before compilation (hashable, a jit static arg)."""
@@ -448,6 +629,11 @@ def make_optimizer(
     the minimiser of the L1-penalised objective whatever the momentum.
     """
     lr = _learning_rate(config, plan)
+    if is_factory(optimizer):  # the config's rate, schedule and hyperparams, as data
+        hp = dict(config.hyperparams)
+        if takes_momentum(optimizer):
+            hp["momentum"] = config.momentum
+        optimizer = inject(optimizer, lr, hp)
     if plan.l1_proximal:
         if optimizer is None:
             return optax.chain(
@@ -463,14 +649,17 @@ def init_state(
     config: FitConfig,
     plan: Plan,
     optimizer: optax.GradientTransformation | None = None,
+    params: Params | None = None,
 ) -> FitState:
-    """The state before the first epoch: fresh params from ``fold_in(key, 0)``.
+    """The state before the first epoch: fresh params from ``fold_in(key, 0)``, or
+    ``params`` when given (checked by :func:`jaxnn.resume.check_params` first).
 
     Raises:
       TypeError / ValueError: if ``key`` is not one PRNG key (:func:`check_key`).
     """
     key = check_key(key)
-    params = model.init(jax.random.fold_in(key, 0))
+    if params is None:
+        params = model.init(jax.random.fold_in(key, 0))
     nan = jnp.full((config.epochs,), jnp.nan, jnp.float32)
     return FitState(
         params=params,
@@ -555,7 +744,8 @@ def epoch_step(
         vl, va = evaluate(config.loss, model.apply(params, val[0]), val[1])
     else:
         vl = va = jnp.array(jnp.nan, jnp.float32)
-    lr = jnp.nan if optimizer is not None else _learning_rate(config, plan)(e * nb)
+    fixed = optimizer is not None and not is_factory(optimizer)  # its rate is its own
+    lr = jnp.nan if fixed else _learning_rate(config, plan)(e * nb)
     # one test of finiteness: the losses, and every new param (NaN and inf propagate
     # through a sum; a finite sum that overflows means params near 1e38, diverged too)
     total = tl + (vl if plan.has_val else 0.0)
@@ -707,13 +897,15 @@ def fit_from_key(
     train: tuple[Array, Array],
     val: tuple[Array, Array] | None,
     optimizer: optax.GradientTransformation | None = None,
+    params: Params | None = None,
 ) -> FitState:
-    """A whole fit from its key and row-major (n, d) data, :func:`init_state` then
+    """A whole fit from its key (and ``params`` to start from, if given) and
+    row-major (n, d) data, :func:`init_state` then
     :func:`run_epochs_rows`, as one program: a straight :func:`fit` compiles once
     (the initialisation alone took as long to compile as the loop) and transposes
     its data in the program (an eager transpose is a compile of its own). The loop
     is the one chunked and resumed fits compile (bitwise the same numbers)."""
-    state = init_state(key, model, config, plan, optimizer)
+    state = init_state(key, model, config, plan, optimizer, params)
     return run_epochs_rows(state, model, config, plan, train, val, config.epochs, optimizer)
 
 
@@ -888,7 +1080,9 @@ def fit(
     val: tuple[ArrayLike, ArrayLike] | None = None,
     config: FitConfig | None = None,
     *,
-    optimizer: optax.GradientTransformation | None = None,
+    optimizer: Any = None,
+    params: Params | None = None,
+    state: FitState | FitResult | None = None,
     progress: bool = False,
     chunk_epochs: int | None = None,
     checkpoint_dir: str | None = None,
@@ -906,18 +1100,36 @@ def fit(
       config: a :class:`FitConfig` of scalars (defaults: full-batch gradient
         descent, lr 0.1, 100 epochs, binary cross-entropy); to train several values
         of a field, use :func:`jaxnn.sweep`.
-      optimizer: any optax transformation, replacing the config's momentum and
-        decay (``learning_rate`` then only sets the L1 proximal threshold). It is
-        part of the compiled program's identity: build it once and pass the same
-        object to every fit (``optax.adam(1e-2)`` written inline in each call is a
-        new object each time, and compiles the fit anew).
+      optimizer: ``None`` (the config's heavy-ball momentum), or an optax optimizer
+        *factory* such as ``optax.adam``, ``optax.adamw`` or ``optax.sgd``: it is
+        built with ``optax.inject_hyperparams``, its ``learning_rate`` the config's
+        rate and decay schedule and its other numeric arguments
+        ``config.hyperparams`` (e.g. ``{"b1": 0.8}``), all fed as data, so a
+        :func:`jaxnn.sweep` can vary them and new values compile nothing; or a built
+        optax transformation (``optax.adam(1e-2)``), whose numbers are fixed (the
+        config's momentum, decay, hyperparams and learning rate must then stay at
+        their defaults; the rate only sets an L1 proximal threshold). A config field
+        the optimizer would not use is an error (:func:`check_optimizer_config`). A
+        built transformation is part of the program's identity: build it once.
+      params: start from these params instead of ``model.init(fold_in(key, 0))``
+        (the model's structure, shapes and dtypes; e.g. another fit's
+        ``best_params``): fresh optimiser state, epoch 0. They are data: other
+        values compile nothing.
+      state: continue a fit from its :class:`FitState` (or its :class:`FitResult`),
+        trained with this ``key``, up to ``config.epochs`` epochs in total: the
+        epoch counter, optimiser state, schedule, keys, early-stopping record and
+        history carry on, so the result is bitwise that of one straight fit of
+        ``config.epochs`` epochs (given the same config). A state that stopped
+        (early stopping, divergence) stays stopped, as in the longer fit: to train
+        on from its params, pass ``params=result.best_params``.
       progress: show a tqdm bar over epochs (the fit then runs in chunks of
         ``chunk_epochs`` compiled epochs; the result is bitwise the same).
       chunk_epochs: epochs per compiled call when showing progress or
         checkpointing; default about 1/50 of the epochs.
       checkpoint_dir: a directory (created if missing, before anything compiles):
         save the state there after every chunk with orbax, and resume from the
-        latest checkpoint there if one exists.
+        latest checkpoint there if one exists, also into a longer fit (a larger
+        ``config.epochs``; a ``UserWarning`` says so).
 
     Returns:
       A :class:`FitResult`. If the loss or the params became NaN or inf, the fit
@@ -931,39 +1143,71 @@ def fit(
     Raises:
       ValueError / TypeError: before anything compiles, naming the argument: for a
         key that is not one PRNG key (``fit(0, ...)``), a config field that is not a
-        scalar (a list or an array), a bad config, a ``checkpoint_dir`` that is a
-        file or cannot be created, bad data (NaN or inf, shapes, labels), or a model
-        whose output does not fit the loss (naming both shapes).
+        scalar (a list or an array), a bad config, a config field the optimizer
+        would not use, ``params`` or ``state`` of another structure (both named),
+        a ``state`` trained with another key or further than ``config.epochs``,
+        both ``params`` and ``state``, a ``checkpoint_dir`` that is a file or
+        cannot be created, bad data (NaN or inf, shapes, labels), or a model whose
+        output does not fit the loss (naming both shapes).
 
     >>> x, y = jaxnn.data.make_blobs(jax.random.key(1), 64)
     >>> res = fit(jax.random.key(0), jaxnn.MLP((2, 1)), (x, y), config=FitConfig(epochs=20))
     >>> float(res.history.train_accuracy[-1])
     1.0
+    >>> more = fit(jax.random.key(0), jaxnn.MLP((2, 1)), (x, y),
+    ...            config=FitConfig(epochs=30), state=res)  # 10 more epochs
+    >>> int(more.epochs_run)
+    30
     """
     key = check_key(key)
-    config = as_float32(check_scalar_config(config, "fit"))
+    config = check_scalar_config(config, "fit")
+    check_optimizer_config(config, optimizer, "fit")
+    config = as_float32(config)
+    if params is not None and state is not None:
+        raise ValueError(
+            "fit: pass params (start a new fit from them) or state (continue a fit), not both."
+        )
     if checkpoint_dir is not None:
         from jaxnn.checkpoint import check_directory
 
         checkpoint_dir = check_directory(checkpoint_dir)
     model, (xt, yt), val = prepare_inputs(model, train, val, config)
     plan = make_plan(config, xt.shape[0], val is not None)
-    _check_apply_takes_dropout(model, plan)
+    check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
-    state = None
+    like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
+    start = None  # what the fit starts from, for the checkpoint's fingerprint
+    if params is not None:
+        params = check_params("params", params, like.params)
+        start = params
+    if state is not None:
+        state = continue_state(state, key, config, like, "fit")
+        start = state
+    ckpt = None
     if checkpoint_dir is not None:
-        from jaxnn.checkpoint import restore_latest
+        tag = checkpoint_tag(key, config, model, optimizer, (xt, yt), val, start)
+        ckpt = restore_resized(checkpoint_dir, tag, config, lambda c: _state_like(key, c, statics))
+        state = ckpt if ckpt is not None else state
 
-        like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
-        tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
-        state = restore_latest(checkpoint_dir, like, tag)
-
+    if state is not None and state.stopped:
+        warnings.warn(
+            f"fit: the state to continue had stopped at epoch {int(state.epoch)} (early "
+            "stopping or divergence) and stays stopped; to train on from its params, pass "
+            "params=result.best_params.",
+            UserWarning,
+            stacklevel=2,
+        )
     if checkpoint_dir is None and not progress:  # one program, from the key to the end
-        state = _fit_jit(key, config=config, train=(xt, yt), val=val, **statics)
+        if state is None:
+            state = _fit_jit(key, config=config, train=(xt, yt), val=val, params=params, **statics)
+        else:
+            state = _run_jit(
+                state, config=config, train=(xt, yt), val=val, until=config.epochs, **statics
+            )
     else:
         if state is None:
-            state = _init_jit(key, config=config, **statics)
-        tag = _checkpoint_tag(key, config, model, optimizer, (xt, yt), val)
+            state = _init_jit(key, config=config, params=params, **statics)
+        tag = checkpoint_tag(key, config, model, optimizer, (xt, yt), val, start)
         state = _run_chunked(
             state, config, (xt, yt), val, statics, progress, chunk_epochs, checkpoint_dir, tag
         )
@@ -979,7 +1223,102 @@ def fit(
     return result
 
 
-def _check_apply_takes_dropout(model: Any, plan: Plan) -> None:
+def _state_like(key: PRNGKey, config: FitConfig, statics: dict[str, Any]) -> FitState:
+    return jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
+
+
+_train_root = jax.jit(lambda key: jax.random.key_data(jax.random.fold_in(key, 1)))
+
+
+def continue_state(
+    state: Any, key: PRNGKey, config: FitConfig, like: FitState, caller: str
+) -> FitState:
+    """A fit's state to continue from, checked and placed on the device.
+
+    ``state`` (a :class:`FitState` or a :class:`FitResult`) must have ``like``'s
+    structure (the state :func:`init_state` gives for this model, config and
+    optimizer), have been trained with ``key`` (its training key is
+    ``fold_in(key, 1)``), and have run at most ``config.epochs`` epochs; its
+    history is resized to ``config.epochs`` (NaN for the epochs still to run).
+
+    Raises:
+      TypeError / ValueError: naming ``state`` and what was expected.
+    """
+    if isinstance(state, FitResult):
+        state = state.state
+    if not isinstance(state, FitState):
+        raise TypeError(
+            f"{caller}: state must be a jaxnn.FitState or FitResult (an earlier fit's, to "
+            f"continue it), got {type(state).__name__}."
+        )
+    host = host_state(state)
+    if np.ndim(host.epoch) != 0:
+        raise ValueError(
+            f"{caller}: state holds {np.shape(host.epoch)} members (a study's); continue one "
+            "member (study.member(c, r).state) or the whole study with restarts/sweep(state=...)."
+        )
+    host = host._replace(history=resize_history(host.history, config.epochs, int(host.epoch)))
+    check_tree("state", host, jax.eval_shape(keys_as_data, like))
+    if not np.array_equal(host.key, np.asarray(_train_root(key))):
+        raise ValueError(
+            f"{caller}: state was trained with another key: pass the key of the fit that "
+            "produced it (for member r of a study: jax.random.fold_in(study_key, r))."
+        )
+    return place_state(host, key)
+
+
+def place_state(host: FitState, key: PRNGKey, sharding: Any = None, put: Any = None) -> FitState:
+    """A host state (raw key data, :func:`jaxnn.resume.host_state`) on the device(s),
+    with typed keys of ``key``'s implementation; ``put(tree, sharding)`` places it
+    (default ``jax.device_put``)."""
+    placed = (put or jax.device_put)(host, sharding)
+    return placed._replace(key=jax.random.wrap_key_data(placed.key, impl=jax.random.key_impl(key)))
+
+
+def restore_resized(
+    directory: str, tag: dict[str, str], config: FitConfig, like_for: Any, put: Any = None
+) -> Any:
+    """The latest checkpoint in ``directory`` written with ``tag`` (the fit's own,
+    whatever its number of epochs), its history resized to ``config.epochs``;
+    ``None`` if there is none. ``like_for(config)`` is the state's shape for a
+    config, and ``put`` places the resized history as the state is placed (default:
+    on the restored history's sharding). A checkpoint of a fit of another length
+    warns that it was resumed into this one.
+
+    Raises:
+      CheckpointError: as :func:`jaxnn.checkpoint.restore_latest`.
+      ValueError: if the checkpoint has run more epochs than ``config.epochs``.
+    """
+    from jaxnn.checkpoint import latest_tag, restore_latest
+
+    saved = latest_tag(directory)
+    if saved is None:
+        return None
+    try:
+        epochs = int(saved.get("epochs", config.epochs))
+        if epochs < 1:
+            raise ValueError
+    except (TypeError, ValueError, AttributeError):
+        epochs = config.epochs  # not ours: restore_latest names the mismatch
+    state = restore_latest(
+        directory, like_for(config.replace(epochs=epochs)), {**tag, "epochs": str(epochs)}
+    )
+    if state is None or epochs == config.epochs:
+        return state
+    done = int(np.max(np.asarray(state.epoch)))
+    history = resize_history(host_state(state.history), config.epochs, done, "the checkpoint")
+    warnings.warn(
+        f"resumed the checkpoint in {directory} at epoch {done}, written by a fit of {epochs} "
+        f"epochs; continuing it to {config.epochs} epochs.",
+        UserWarning,
+        stacklevel=3,
+    )
+    if put is None:
+        put = functools.partial(jax.device_put, device=jax.tree.leaves(state.history)[0].sharding)
+    return state._replace(history=put(history))
+
+
+def check_apply_takes_dropout(model: Any, plan: Plan) -> None:
     if not plan.has_dropout:
         return
     import inspect
@@ -997,19 +1336,42 @@ def _check_apply_takes_dropout(model: Any, plan: Plan) -> None:
         )
 
 
-def _checkpoint_tag(key, config, model, optimizer, train, val) -> dict[str, str]:
-    """What identifies a fit, so that a checkpoint is only resumed by the same fit."""
+def checkpoint_tag(key, config, model, optimizer, train, val, start=None) -> dict[str, str]:
+    """What identifies a fit, so that a checkpoint is only resumed by the same fit:
+    the config (but its number of epochs, stored apart so that a longer fit resumes
+    it), the model, the optimizer, and a CRC of the key, the data and the params or
+    state it started from."""
     import zlib
 
     crc = 0
     for a in jax.tree.leaves((jax.random.key_data(key), train, val)):
         crc = zlib.crc32(np.ascontiguousarray(np.asarray(a)).tobytes(), crc)
-    return {
-        "config": repr(config),
+    tag = {
+        "config": repr(config.replace(epochs=1)),
+        "epochs": str(config.epochs),
         "model": repr(model),
-        "optimizer": "config" if optimizer is None else "custom",
+        "optimizer": optimizer_name(optimizer),
         "key_and_data_crc32": str(crc),
     }
+    if start is not None:
+        start_crc = 0
+        for a in jax.tree.leaves(host_state(start)):
+            start_crc = zlib.crc32(np.ascontiguousarray(np.asarray(a)).tobytes(), start_crc)
+        tag["start_crc32"] = str(start_crc)
+    return tag
+
+
+def optimizer_name(optimizer: Any) -> str:
+    """A name for ``optimizer`` that is the same in every process: ``"config"``
+    (jaxnn's), a factory's module and name (``"optax.adam"``), or ``"custom"`` (a
+    built transformation)."""
+    if optimizer is None:
+        return "config"
+    if is_factory(optimizer):
+        module = getattr(optimizer, "__module__", "") or ""
+        name = getattr(optimizer, "__qualname__", None) or repr(optimizer)
+        return f"{module.split('.')[0]}.{name}" if module else name
+    return "custom"
 
 
 def _run_chunked(state, config, train, val, statics, progress, chunk_epochs, checkpoint_dir, tag):

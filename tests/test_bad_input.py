@@ -124,6 +124,11 @@ def _binary_evaluate(logits, labels):
     return jaxnn.evaluate("binary", logits, labels)
 
 
+_PREDICTORS = {"predict": jaxnn.predict, "predict_proba": jaxnn.predict_proba}
+_PREDICT_NET = jaxnn.MLP((D, 3, 1))  # the model of PARAMS
+_BAD_OUTPUT = jaxnn.Model(lambda key: {}, lambda params, x: x[None])  # logits (1, n, d)
+
+
 def _fit_call(fn, config_changes=None, **changes):
     """``fn(key, model, train, val, config)`` with some arguments changed; the config
     with ``config_changes`` is built in the call (FitConfig checks its fields)."""
@@ -495,6 +500,43 @@ CASES: list[Case] = [
         "checkpoint_dir",
         lambda path: jaxnn.fit(KEY, NET, TRAIN, config=CONFIG, checkpoint_dir=path),
         (TMP_FILE,),
+    ),
+    # predictions of a model
+    *[
+        row
+        for name, predict in _PREDICTORS.items()
+        for fn in [lambda params, x, f=predict: f(_PREDICT_NET, params, x)]
+        for row in (
+            Case(name, "shape", "x", fn, (PARAMS, X[0]), traced=True),
+            Case(name, "shape", "x", fn, (PARAMS, X[:, :1]), traced=True),
+            Case(name, "shape", "params", fn, (PARAMS[1:], X), traced=True),
+            Case(name, "nonfinite", "x", fn, (PARAMS, NAN_X)),
+            Case(name, "dtype", "x", fn, (PARAMS, STRINGS.reshape(2, 2))),
+            Case(name, "container", "model", predict, ("mlp", PARAMS, X)),
+            Case(name, "shape", "logits", predict, (_BAD_OUTPUT, {}, X)),
+        )
+    ],
+    # saving and loading (TMP_DIR: a fresh path; TMP_FILE: a file that is no save)
+    Case("save", "dtype", "path", jaxnn.save, (3, PARAMS)),
+    Case("save", "container", "path", jaxnn.save, (TMP_FILE, PARAMS), {"overwrite": True}),
+    Case(
+        "save",
+        "container",
+        "path",
+        lambda path: [jaxnn.save(path, PARAMS) for _ in range(2)],
+        (TMP_DIR,),
+        match="path=.*overwrite=True",
+    ),
+    Case("save", "dtype", "tree", jaxnn.save, (TMP_DIR, {"names": STRINGS})),
+    Case("save", "dtype", "overwrite", jaxnn.save, (TMP_DIR, PARAMS), {"overwrite": "yes"}),
+    Case("load", "dtype", "path", jaxnn.load, (3,)),
+    Case("load", "container", "path", jaxnn.load, (TMP_FILE,)),
+    Case(
+        "load",
+        "shape",
+        "like",
+        lambda path: jaxnn.load(jaxnn.save(path, PARAMS), like=PARAMS[:1]),
+        (TMP_DIR,),
     ),
     # data
     *[

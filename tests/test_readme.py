@@ -25,3 +25,15 @@ def test_makefile_targets_exist():
     for target in ("run:", "test:", "lint:"):
         assert re.search(rf"^{target}", makefile, re.M), target
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_python_block_runs_on_its_own():
+    """Each python block is self-contained: it runs in a fresh namespace. The
+    multi-process block needs a launcher (several processes) and is run by
+    tests/test_distributed.py's launcher tests instead."""
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert len(blocks) >= 3
+    for i, code in enumerate(blocks):
+        if "jaxnn.distributed.initialize()" in code:
+            continue
+        exec(compile(code, f"README.md python block {i}", "exec"), {})
