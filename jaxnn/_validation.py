@@ -29,8 +29,11 @@ def concrete(x: ArrayLike) -> np.ndarray | None:
     return np.asarray(x)
 
 
-def check_finite(name: str, x: ArrayLike) -> None:
-    """Raise ``ValueError`` if concrete ``x`` holds NaN or inf."""
+def check_finite(
+    name: str, x: ArrayLike, *, hint: str = "clean or impute the data before fitting"
+) -> None:
+    """Raise ``ValueError`` if concrete ``x`` holds NaN or inf; the message ends with
+    ``hint`` (what to do about it)."""
     v = concrete(x)
     if v is None or not np.issubdtype(v.dtype, np.inexact):
         return
@@ -40,7 +43,7 @@ def check_finite(name: str, x: ArrayLike) -> None:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{name} contains {n_nan} NaN and {n_inf} inf value(s) (first at index {first}); "
-            "clean or impute the data before fitting."
+            f"{hint}."
         )
 
 

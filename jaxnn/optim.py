@@ -69,10 +69,11 @@ def is_factory(optimizer: Any) -> bool:
 
 def factory_hyperparams(factory: Callable[..., Any]) -> tuple[str, ...]:
     """The names a factory's numeric hyperparameters may take in
-    ``FitConfig.hyperparams``: its parameters other than ``learning_rate`` and
-    ``momentum`` (the config's own fields, see :func:`takes_momentum`),
-    ``*args``/``**kwargs``, and those whose default is a bool, a
-    dtype, a mask or a callable (structure, not numbers)."""
+    ``FitConfig.hyperparams``: its parameters whose default is a float (``b1``,
+    ``eps``, ``weight_decay``), other than ``learning_rate`` and ``momentum`` (the
+    config's own fields, see :func:`takes_momentum`). Integer arguments (sizes,
+    counts), bools, dtypes and masks are structure: they keep their defaults (set
+    them with ``functools.partial(factory, ...)``, built once)."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -81,11 +82,44 @@ def factory_hyperparams(factory: Callable[..., Any]) -> tuple[str, ...]:
     for name, p in params.items():
         if name in ("learning_rate", "momentum") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
-        d = p.default
-        if isinstance(d, bool) or callable(d) or name.endswith("dtype") or name == "mask":
-            continue
-        names.append(name)
+        if isinstance(p.default, float):  # ints (sizes, counts), bools, dtypes: structure
+            names.append(name)
     return tuple(names)
+
+
+HYPERPARAM_RANGES = {  # name: (low, high, high end open), for the common optax names
+    "b1": (0.0, 1.0, True),
+    "b2": (0.0, 1.0, True),
+    "decay": (0.0, 1.0, True),
+    "eps": (0.0, math.inf, False),
+    "eps_root": (0.0, math.inf, False),
+    "weight_decay": (0.0, math.inf, False),
+    "initial_accumulator_value": (0.0, math.inf, False),
+}
+"""Ranges checked for hyperparameters of these names (optax's meanings: decay rates
+of moving averages in [0, 1), non-negative epsilons and weight decay)."""
+
+
+def check_hyperparam_ranges(hyperparams: Mapping[str, Any], caller: str) -> None:
+    """Every concrete value (each element of a stacked one) of a hyperparameter
+    named in :data:`HYPERPARAM_RANGES` lies in its range.
+
+    Raises:
+      ValueError: naming the hyperparameter, its range and the value.
+    """
+    import numpy as np
+
+    for name, value in hyperparams.items():
+        if name not in HYPERPARAM_RANGES or isinstance(value, jax.core.Tracer):
+            continue
+        lo, hi, high_open = HYPERPARAM_RANGES[name]
+        val = np.asarray(value, np.float64)
+        bad = (val < lo) | ((val >= hi) if high_open else (val > hi))
+        if np.any(bad):
+            rng = f"[{lo}, {hi})" if high_open else f"[{lo}, {hi}]"
+            raise ValueError(
+                f"{caller}: FitConfig.hyperparams[{name!r}] must be in {rng}, got {value!r}."
+            )
 
 
 def takes_momentum(factory: Callable[..., Any]) -> bool:
@@ -140,7 +174,13 @@ def inject(
     given.
     """
     constant = lambda value: lambda count: value
-    inner = optax.inject_hyperparams(factory)(
+    # every other argument keeps its Python default: inject_hyperparams would turn an
+    # int default (optax.adafactor's min_dim_size_to_factor) into a traced array
+    try:
+        others = set(inspect.signature(factory).parameters) - {"learning_rate", *hyperparams}
+    except (TypeError, ValueError):
+        others = set()
+    inner = optax.inject_hyperparams(factory, static_args=tuple(sorted(others)))(
         learning_rate=learning_rate, **{k: constant(v) for k, v in hyperparams.items()}
     )
 

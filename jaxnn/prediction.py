@@ -50,8 +50,11 @@ def predict(model: Any, params: Params, x: ArrayLike) -> Array:
         their leaves' shapes differ from the model's ``init`` (stacked params of a
         study included: vmap over them); naming the logits' shape if the model
         returns anything but (n,), (n, 1) or (n, k).
-      TypeError: naming ``model`` if it is not a model, ``x`` if its dtype is not
-        real numbers.
+      TypeError: naming ``model`` if it is not a model; ``params`` if they are a
+        :class:`~jaxnn.FitResult`, :class:`~jaxnn.FitState` or
+        :class:`~jaxnn.StudyResult` rather than params (the message says which
+        field to pass); ``x`` if its dtype is not real numbers (integers and floats
+        are taken; bool, complex and others are not).
 
     >>> net = jaxnn.MLP((2, 8, 1))
     >>> params = net.init(jax.random.key(0))
@@ -93,13 +96,19 @@ def predict_proba(model: Any, params: Params, x: ArrayLike) -> Array:
 def _logits(name: str, model: Any, params: Params, x: ArrayLike) -> tuple[str, Array]:
     """``(kind, logits)`` of ``model`` at ``(params, x)``, after the boundary checks
     (static shapes and dtypes, so also while ``jit`` traces; values when concrete)."""
-    model = as_model(model)
+    model = _as_model(name, model, params)
+    _check_not_a_result(name, params)
     v.check_numeric(f"{name}: x", x)
+    if v.dtype_of(x) == np.bool_:
+        raise TypeError(
+            f"{name}: x must be an array of real numbers (an integer or float dtype), got "
+            "dtype bool; if the booleans are features, pass x.astype(jnp.float32)."
+        )
     v.check_ndim(f"{name}: x", x, (2,), "(n, d): one row of d features per example")
     x_shape = np.shape(x)
     if x_shape[0] == 0:
         raise ValueError(f"{name}: x has no rows (shape {x_shape}); pass at least one example.")
-    v.check_finite(f"{name}: x", x)
+    v.check_finite(f"{name}: x", x, hint="clean or impute the data before predicting")
     if isinstance(model, MLP) and x_shape[1] != model.sizes[0]:
         raise ValueError(
             f"{name}: x has {x_shape[1]} features (shape {x_shape}) but the model "
@@ -125,6 +134,65 @@ def _logits(name: str, model: Any, params: Params, x: ArrayLike) -> tuple[str, A
     kind = "binary" if len(shape) == 1 or shape[1] == 1 else "multiclass"
     logits = jnp.asarray(logits)
     return kind, logits
+
+
+def _as_model(name: str, model: Any, params: Any) -> Any:
+    """``as_model(model)``, its ``TypeError`` shortened: the object's type, never its
+    repr (a list of params would print every array), and a hint if the arguments
+    look swapped."""
+    try:
+        return as_model(model)
+    except TypeError:
+        pass
+    swapped = ""
+    if _is_model(params):
+        swapped = f"; params is a model: were they swapped? The order is {name}(model, params, x)"
+    raise TypeError(
+        f"{name}: model must be an MLP, a Model(init, apply), an (init_fn, apply_fn) pair, "
+        f"or any object with init(key) and apply(params, x); got {_type_name(model)}{swapped}."
+    ) from None
+
+
+def _is_model(obj: Any) -> bool:
+    try:
+        as_model(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _type_name(obj: Any) -> str:
+    """``a list of 2``, ``a dict``, ``a str``: the type of ``obj`` without its values."""
+    if obj is None:
+        return "None"
+    kind = type(obj).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    if isinstance(obj, list | tuple | dict):
+        return f"{article} {kind} of {len(obj)}"
+    shape = getattr(obj, "shape", None)
+    if isinstance(shape, tuple):
+        return f"{article} {kind} of shape {shape}"
+    return f"{article} {kind}"
+
+
+def _check_not_a_result(name: str, params: Any) -> None:
+    """Raise ``TypeError`` naming ``params`` if they are a fit's or a study's result
+    (or a fit's state) rather than the params inside it."""
+    from jaxnn.study import StudyResult
+    from jaxnn.training import FitResult, FitState
+
+    if isinstance(params, StudyResult):
+        what = (
+            "a StudyResult; pass study.best_result.best_params, or jax.vmap over "
+            "study.results.params"
+        )
+    elif isinstance(params, FitResult):
+        what = "a FitResult; pass result.params or result.best_params"
+    elif isinstance(params, FitState):
+        what = "a FitState; pass state.params"
+    else:
+        return
+    raise TypeError(f"{name}: params must be the model's params, got {what}.")
 
 
 def _check_params(name: str, model: Any, params: Params) -> None:

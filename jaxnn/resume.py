@@ -27,12 +27,27 @@ from jaxnn import _validation as v
 
 
 def _describe(tree: Any) -> str:
-    """The structure of ``tree`` with each leaf's shape and dtype, short enough to read."""
-    shown = jax.tree.map(
-        lambda a: f"{getattr(a, 'dtype', type(a).__name__)}{list(np.shape(a))}", tree
+    """The structure of ``tree`` and its leaves' shapes and dtypes, short enough to
+    read (no leaf's or node's own ``repr``: those may be long, or fail)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    shown = ", ".join(
+        f"{_dtype_name(a)}{list(getattr(a, 'shape', np.shape(a)))}" for a in leaves[:6]
     )
-    text = str(shown)
-    return text if len(text) <= 400 else text[:400] + " ..."
+    text = f"{treedef} with {len(leaves)} leaves ({shown}{', ...' if len(leaves) > 6 else ''})"
+    return text if len(text) <= 500 else text[:500] + " ..."
+
+
+def result_kind(tree: Any) -> str | None:
+    """``"FitResult"``, ``"FitState"`` or ``"StudyResult"`` if ``tree`` is one (by
+    its fields), else ``None``: what a user passes by mistake where params belong."""
+    for kind, fields in (
+        ("StudyResult", ("results", "best")),
+        ("FitResult", ("best_params", "history")),
+        ("FitState", ("opt_state", "early")),
+    ):
+        if all(hasattr(tree, f) for f in fields):
+            return kind
+    return None
 
 
 def _dtype_name(a: Any) -> str:
@@ -78,8 +93,18 @@ def check_params(name: str, params: Any, like: Any, lead: tuple[int, ...] = ()) 
     Raises:
       ValueError / TypeError: naming ``name`` and the leaf, with what was expected.
     """
+    kind = result_kind(params)
+    if kind is not None:
+        fix = {
+            "FitResult": "result.params or result.best_params",
+            "FitState": "state.params",
+            "StudyResult": "study.results.params (stacked) or study.best_result.best_params",
+        }[kind]
+        raise TypeError(f"{name} must be the model's params, got a {kind}; pass {fix}.")
     if params is None or not jax.tree.leaves(params):
-        raise ValueError(f"{name} must be a pytree of arrays (the model's params), got {params!r}.")
+        raise ValueError(
+            f"{name} must be a pytree of arrays (the model's params), got {type(params).__name__}."
+        )
     converted = []
     leaves_like = jax.tree.leaves(like)
     if len(jax.tree.leaves(params)) == len(leaves_like):
@@ -102,6 +127,43 @@ def keys_as_data(tree: Any) -> Any:
     ``jax.eval_shape``)."""
     is_key = lambda a: jnp.issubdtype(getattr(a, "dtype", np.float32), jax.dtypes.prng_key)
     return jax.tree.map(lambda a: jax.random.key_data(a) if is_key(a) else a, tree)
+
+
+def check_state(name: str, host: Any, like: Any, lead: tuple[int, ...] = ()) -> None:
+    """A host state (raw key data) against ``like`` (the state this fit would start
+    from, keys as data), part by part, so that the error says what differs: the
+    params (another model), the optimiser state (another optimizer, ``l1_mode`` or
+    set of ``FitConfig.hyperparams`` names), or the rest.
+
+    Raises:
+      ValueError: naming ``name`` and the part.
+    """
+    check_tree(f"{name}.params", host.params, like.params, lead)
+    if jax.tree.structure(host.opt_state) != jax.tree.structure(like.opt_state):
+        names = [_hyperparam_names(t) for t in (host.opt_state, like.opt_state)]
+        if names[0] is not None and names[1] is not None and names[0] != names[1]:
+            raise ValueError(
+                f"{name}.opt_state was trained with the optimizer's hyperparameters "
+                f"{names[0]}, and this fit gives {names[1]} (FitConfig.hyperparams names "
+                "are structure, their values data): continue with the same names."
+            )
+        raise ValueError(
+            f"{name}.opt_state does not match this fit's optimizer: the state was trained "
+            "with another optimizer, l1_mode, or set of FitConfig.hyperparams names (the "
+            "names are structure, their values data); continue with the same ones. Got "
+            f"{_describe(host.opt_state)}, expected {_describe(like.opt_state)}."
+        )
+    check_tree(name, host, like, lead)
+
+
+def _hyperparam_names(opt_state: Any) -> list[str] | None:
+    """The hyperparameter names of the first ``inject_hyperparams`` state in
+    ``opt_state``, or ``None``."""
+    found = jax.tree.leaves(opt_state, is_leaf=lambda n: hasattr(n, "hyperparams"))
+    for node in found:
+        if hasattr(node, "hyperparams"):
+            return sorted(node.hyperparams)
+    return None
 
 
 def host_state(state: Any) -> Any:

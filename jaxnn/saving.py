@@ -3,11 +3,13 @@
 ``save(path, tree)`` writes a directory holding the tree's arrays (orbax's
 ``StandardSave``: tensorstore arrays, no pickle) and ``jaxnn_save.json``, a
 description of the tree: its structure (dicts, lists, tuples, ``None`` and
-NamedTuples by class name and fields), and each leaf's path, shape and dtype, with
-typed PRNG keys marked with their implementation (their key data is stored, and
-they come back as typed keys). ``load(path, like)`` checks what it reads against
-``like`` before returning it in ``like``'s structure; ``load(path)`` rebuilds the
-tree from the description.
+NamedTuples by class name and fields), and each leaf's path, shape, dtype and type
+(a jax array, a NumPy array or scalar, a Python number), with typed PRNG keys
+marked with their implementation (their key data is stored, and they come back as
+typed keys). NumPy leaves and Python numbers are stored in their own dtype (a
+float64 summary stays float64 without ``jax_enable_x64``). ``load(path, like)``
+checks what it reads against ``like`` before returning it in ``like``'s structure
+and leaf types; ``load(path)`` rebuilds the tree from the description.
 
 A save is written to a hidden temporary directory beside ``path`` and renamed to
 ``path`` only when complete, so an interrupted save never leaves a half-written
@@ -42,14 +44,18 @@ def save(path: str | os.PathLike, tree: Any, *, overwrite: bool = False) -> str:
     """Save a pytree of arrays to the directory ``path``; returns its absolute path.
 
     ``tree`` may be params (``result.params``), a whole :class:`~jaxnn.FitResult`
-    (its typed PRNG key ``result.state.key`` included), a study's stacked
-    ``results``, or any pytree of arrays. Leaves are stored as arrays (a Python
-    number as a 0-d array, NumPy arrays as ``jnp.asarray`` makes them); typed PRNG
-    keys as their key data, marked so that :func:`load` wraps them again.
+    (its typed PRNG key ``result.state.key`` included), a whole
+    :class:`~jaxnn.StudyResult`, or any pytree of arrays and numbers. Leaves keep
+    their dtype and type: jax arrays as they are, NumPy arrays and scalars in their
+    own dtype (float64 included, whether or not ``jax_enable_x64`` is on), Python
+    ``bool``/``int``/``float``/``complex`` as 0-d arrays of NumPy's dtype for them
+    (bool, int64, float64, complex128), marked so that :func:`load` returns them
+    as the same type; typed PRNG keys as their key data, marked so that
+    :func:`load` wraps them again.
 
     Args:
-      path: the directory to write (str or os.PathLike); its parent is created if
-        missing.
+      path: the directory to write (str or os.PathLike; a leading ``~`` is the
+        home directory); its parent is created if missing.
       tree: the pytree to save, of concrete arrays (not tracers: save outside
         ``jit``).
       overwrite: replace an existing save at ``path``. The new one is written in
@@ -75,7 +81,7 @@ def save(path: str | os.PathLike, tree: Any, *, overwrite: bool = False) -> str:
     """
     import orbax.checkpoint as ocp
 
-    path = os.path.abspath(_as_path(path))
+    path = _full_path(path)
     if not isinstance(overwrite, bool):
         raise TypeError(f"save: overwrite must be True or False, got {overwrite!r}.")
     _refuse_existing(path, overwrite)
@@ -104,23 +110,32 @@ def save(path: str | os.PathLike, tree: Any, *, overwrite: bool = False) -> str:
 
 
 def load(path: str | os.PathLike, like: Any = None) -> Any:
-    """The tree saved at ``path`` by :func:`save`, as jax arrays (typed keys as keys).
+    """The tree saved at ``path`` by :func:`save` (typed keys as keys).
 
     With ``like``, the result has ``like``'s exact structure (a
-    :class:`~jaxnn.FitResult` comes back as one, its key as a typed key) and is
-    restored onto ``like``'s shardings where its leaves have them; the saved
-    structure, every leaf's shape and dtype must match ``like``'s. Without ``like``
-    the tree is rebuilt from the saved description: dicts, lists, tuples and
-    ``None`` as saved; a NamedTuple as its class if that class is already imported
-    (looked up by module and name, never imported by ``load``) with the same fields,
-    else as a dict of its fields; other pytree nodes (dataclasses, custom nodes)
-    need ``like``.
+    :class:`~jaxnn.FitResult` comes back as one, its key as a typed key) and leaf
+    types: a jax array (or ``jax.ShapeDtypeStruct``) leaf of ``like`` gives a jax
+    array, restored onto its sharding where it has one; a NumPy array or scalar
+    gives one of the saved dtype; a Python number gives a number of its type. The
+    saved structure and every leaf's shape and dtype must match ``like``'s; the
+    dtypes match when they are equal, when ``like``'s is the one jax makes of the
+    saved one (a float64 NumPy leaf loaded as a float32 jax array without
+    ``jax_enable_x64``, as with ``jax.eval_shape`` of what was saved), and for a
+    Python number when the saved 0-d leaf is of its kind and converts exactly (a
+    float32 into a ``float``). Without ``like`` the tree is rebuilt from the saved
+    description: leaves of the type saved (jax arrays, NumPy arrays and scalars,
+    Python numbers), dicts, lists, tuples and ``None`` as saved; a NamedTuple as
+    its class if that class is already imported (looked up by module and name,
+    never imported by ``load``) with the same fields, else as a dict of its fields;
+    other pytree nodes (dataclasses, custom nodes) need ``like``.
 
     Args:
-      path: a directory written by :func:`save`.
+      path: a directory written by :func:`save` (a leading ``~`` is the home
+        directory).
       like: ``None``, or a pytree with the expected structure: arrays,
         ``jax.ShapeDtypeStruct`` leaves (``jax.eval_shape`` of a fit or of
-        ``model.init``) or typed keys where keys were saved.
+        ``model.init``), NumPy arrays, Python numbers, or typed keys where keys
+        were saved.
 
     Returns:
       The saved tree.
@@ -138,22 +153,31 @@ def load(path: str | os.PathLike, like: Any = None) -> Any:
     >>> load(where, like={"key": jax.random.key(1)})["key"].dtype
     key<fry>
     """
-    path = os.path.abspath(_as_path(path))
+    path = _full_path(path)
     meta = _read_meta(path)
     infos = meta["leaves"]
     if like is None:
-        shardings = [None] * len(infos)
+        refs = [None] * len(infos)
     else:
         _check_like(path, meta, like)
-        shardings = [getattr(x, "sharding", None) for x in jax.tree.leaves(like)]
+        refs = jax.tree.leaves(like)
+    shardings = [
+        getattr(r, "sharding", None) if _type_of(info) == "jax" else None
+        for info, r in zip(infos, refs, strict=True)
+    ]
     stored = _read_arrays(path, infos, shardings)
-    leaves = [_restore_leaf(a, info) for a, info in zip(stored, infos, strict=True)]
+    leaves = [_restore_leaf(*air) for air in zip(stored, infos, refs, strict=True)]
     if like is not None:
         return jax.tree.unflatten(jax.tree.structure(like), leaves)
     return _rebuild(path, meta["structure"], iter(leaves), "")
 
 
 # --- saving -----------------------------------------------------------------------
+
+
+def _full_path(path: Any) -> str:
+    """``path`` as an absolute path, a leading ``~`` expanded to the home directory."""
+    return os.path.abspath(os.path.expanduser(_as_path(path)))
 
 
 def _as_path(path: Any) -> str:
@@ -219,19 +243,23 @@ def _describe(tree: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             )
         info: dict[str, Any] = {"path": where}
         if _is_key(leaf):
-            info.update(shape=list(leaf.shape), dtype=str(leaf.dtype))
+            info.update(shape=list(leaf.shape), dtype=str(leaf.dtype), type="jax")
             info["key_impl"] = str(jax.random.key_impl(leaf))
             leaf = jax.random.key_data(leaf)
         else:
-            if not isinstance(leaf, jax.Array):
-                dtype = np.asarray(leaf).dtype
-                if dtype.kind not in "biufc":
-                    raise TypeError(
-                        f"save: tree{where} must be an array of numbers, got "
-                        f"{type(leaf).__name__} of dtype {dtype}."
-                    )
-                leaf = jnp.asarray(leaf)
-            info.update(shape=list(leaf.shape), dtype=str(leaf.dtype), key_impl=None)
+            kind = _leaf_type(leaf)
+            if kind != "jax":
+                leaf = np.asarray(leaf)  # its own dtype: NumPy's, never jax's canonical one
+            elif not isinstance(leaf, jax.Array):
+                leaf = np.asarray(leaf)
+                if _is_numbers(leaf.dtype):
+                    leaf = jnp.asarray(leaf)
+            if not _is_numbers(leaf.dtype):
+                raise TypeError(
+                    f"save: tree{where} must be an array of numbers, got "
+                    f"{type(flat[i][1]).__name__} of dtype {leaf.dtype}."
+                )
+            info.update(shape=list(leaf.shape), dtype=str(leaf.dtype), type=kind, key_impl=None)
         info["data"] = [list(leaf.shape), str(leaf.dtype)]
         if leaf.size:  # orbax stores no empty arrays; the description rebuilds them
             arrays[f"leaf{i}"] = leaf
@@ -243,6 +271,34 @@ def _describe(tree: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "leaves": infos,
     }
     return arrays, meta
+
+
+_PYTHON_TYPES = {"bool": bool, "int": int, "float": float, "complex": complex}
+_TYPES = {"jax", "numpy", "numpy_scalar", *_PYTHON_TYPES}
+
+
+def _leaf_type(leaf: Any) -> str:
+    """How a leaf is stored and comes back: ``"jax"`` (a jax array; also array-likes
+    other than NumPy's), ``"numpy"`` (an ndarray), ``"numpy_scalar"`` (np.float64(1)
+    and the like) or the Python number type (``"bool"``, ``"int"``, ...)."""
+    if isinstance(leaf, np.ndarray):
+        return "numpy"
+    if isinstance(leaf, np.generic):
+        return "numpy_scalar"
+    for name, cls in _PYTHON_TYPES.items():  # bool before int: True is an int
+        if isinstance(leaf, cls):
+            return name
+    return "jax"
+
+
+def _type_of(info: dict[str, Any]) -> str:
+    """The stored leaf's type; saves written before types were recorded hold jax arrays."""
+    return info.get("type") or "jax"
+
+
+def _is_numbers(dtype: Any) -> bool:
+    dtype = np.dtype(dtype)
+    return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.number)
 
 
 def _encode(treedef: Any) -> Any:
@@ -318,6 +374,7 @@ def _well_formed(meta: dict[str, Any]) -> bool:
             and dims(x.get("shape"))
             and isinstance(x.get("dtype"), str)
             and isinstance(x.get("key_impl"), str | None)
+            and x.get("type", "jax") in _TYPES
             and isinstance(x.get("data"), list)
             and len(x["data"]) == 2
             and dims(x["data"][0])
@@ -369,14 +426,16 @@ def _read_arrays(path: str, infos: list[dict[str, Any]], shardings: list[Any]) -
     import orbax.checkpoint as ocp
 
     abstract = {
-        f"leaf{i}": jax.ShapeDtypeStruct(
-            tuple(info["data"][0]), jnp.dtype(info["data"][1]), sharding=sharding
-        )
+        f"leaf{i}": _target(info, sharding)
         for i, (info, sharding) in enumerate(zip(infos, shardings, strict=True))
     }
     to_read = {k: a for k, a in abstract.items() if math.prod(a.shape)}
     stored = {  # empty arrays are not in orbax's files
-        k: jnp.zeros(a.shape, a.dtype, device=a.sharding)
+        k: (
+            np.zeros(a.shape, a.dtype)
+            if isinstance(a, np.ndarray)
+            else jnp.zeros(a.shape, a.dtype, device=a.sharding)
+        )
         for k, a in abstract.items()
         if k not in to_read
     }
@@ -409,10 +468,40 @@ def _read_arrays(path: str, infos: list[dict[str, Any]], shardings: list[Any]) -
     return out
 
 
-def _restore_leaf(a: Any, info: dict[str, Any]) -> Any:
+def _target(info: dict[str, Any], sharding: Any) -> Any:
+    """What orbax restores a stored leaf as: a NumPy array of the stored dtype for
+    NumPy and Python leaves (float64 stays float64), else a jax array."""
+    shape, dtype = tuple(info["data"][0]), np.dtype(info["data"][1])
+    if _type_of(info) != "jax":
+        return np.empty(shape, dtype)
+    return jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)
+
+
+def _restore_leaf(a: Any, info: dict[str, Any], ref: Any = None) -> Any:
+    """The stored array ``a`` as the leaf to return: of the type of ``like``'s leaf
+    ``ref`` (checked by :func:`_check_like`), or without ``like`` of the type saved."""
     if info.get("key_impl"):
         return jax.random.wrap_key_data(jnp.asarray(a), impl=info["key_impl"])
-    return a if isinstance(a, jax.Array) else jnp.asarray(a)
+    kind = _type_of(info) if ref is None else _leaf_type(ref)
+    if kind in _PYTHON_TYPES:
+        cls = _PYTHON_TYPES[kind] if ref is None else type(ref)
+        return cls(np.asarray(a).item())
+    if kind == "numpy":
+        return np.array(a)  # a writable copy of the saved dtype
+    if kind == "numpy_scalar":
+        return np.asarray(a)[()]
+    dtype = a.dtype if ref is None else _jax_dtype(ref, a.dtype)
+    if isinstance(a, jax.Array) and a.dtype == dtype:
+        return a
+    sharding = getattr(ref, "sharding", None)
+    if sharding is not None:
+        return jax.device_put(np.asarray(a).astype(dtype), sharding)
+    return jnp.asarray(a, dtype)
+
+
+def _jax_dtype(ref: Any, default: Any) -> Any:
+    dtype = getattr(ref, "dtype", None)
+    return default if dtype is None else dtype
 
 
 def _rebuild(path: str, node: Any, leaves: Any, where: str) -> Any:
@@ -476,20 +565,60 @@ def _check_like(path: str, meta: dict[str, Any], like: Any) -> None:
         )
     for info, (key_path, ref) in zip(meta["leaves"], flat, strict=True):
         shape, dtype = tuple(np.shape(ref)), _dtype_name(ref)
-        if tuple(info["shape"]) != shape or info["dtype"] != dtype:
+        if tuple(info["shape"]) != shape or not _dtype_matches(info, ref, dtype):
+            saved_type, like_type = _type_of(info), _leaf_type(ref)
+            types = ("", "")
+            if saved_type != like_type:
+                types = (f" ({_TYPE_NAMES[saved_type]})", f" ({_TYPE_NAMES[like_type]})")
             raise ValueError(
-                f"load: path={path!r} holds a tree of other shapes than like: {both}; first "
-                f"difference at tree{jax.tree_util.keystr(key_path)}: saved "
-                f"{tuple(info['shape'])} {info['dtype']}, expected {shape} {dtype}."
+                f"load: path={path!r} holds a tree of other shapes or dtypes than like: "
+                f"{both}; first difference at tree{jax.tree_util.keystr(key_path)}: saved "
+                f"{tuple(info['shape'])} {info['dtype']}{types[0]}, expected {shape} "
+                f"{dtype}{types[1]}."
             )
 
 
+_TYPE_NAMES = {
+    "jax": "a jax array",
+    "numpy": "a NumPy array",
+    "numpy_scalar": "a NumPy scalar",
+    **{name: f"a Python {name}" for name in _PYTHON_TYPES},
+}
+
+
+def _dtype_matches(info: dict[str, Any], ref: Any, want: str) -> bool:
+    """Whether the saved leaf's dtype fits ``like``'s leaf ``ref`` of dtype ``want``:
+    equal; the dtype jax makes of the saved one for a jax leaf of ``like`` (float32
+    for a saved float64 without x64); for a Python number, a 0-d leaf of its kind
+    that converts exactly. Typed keys only equal."""
+    saved = info["dtype"]
+    if saved == want:
+        return True
+    if info.get("key_impl") or _is_key(ref):
+        return False
+    saved_dtype, want_dtype = np.dtype(saved), np.dtype(want)
+    kind = _leaf_type(ref)
+    if kind == "jax":
+        return jax.dtypes.canonicalize_dtype(saved_dtype) == want_dtype
+    if kind in _PYTHON_TYPES:
+        category = {
+            "bool": np.bool_,
+            "int": jnp.integer,
+            "float": jnp.floating,
+            "complex": jnp.complexfloating,
+        }[kind]
+        return jnp.issubdtype(saved_dtype, category) and np.can_cast(
+            saved_dtype, want_dtype, "safe"
+        )
+    return False
+
+
 def _dtype_name(x: Any) -> str:
+    """The dtype of ``like``'s leaf ``x``: its own (NumPy's for a Python number)."""
     dtype = getattr(x, "dtype", None)
     if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         return str(dtype)
-    dtype = np.dtype(dtype) if dtype is not None else np.asarray(x).dtype
-    return str(jax.dtypes.canonicalize_dtype(dtype))
+    return str(np.dtype(dtype) if dtype is not None else np.asarray(x).dtype)
 
 
 def _kind(node: Any) -> str:

@@ -56,7 +56,7 @@ from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike, PRNGKey
 from jaxnn.models import as_model
 from jaxnn.optim import check_optimizer, factory_hyperparams, is_factory
-from jaxnn.resume import check_params, check_tree, host_state, keys_as_data, resize_history
+from jaxnn.resume import check_params, check_state, host_state, keys_as_data, resize_history
 from jaxnn.training import (
     NUMERIC_FIELDS,
     STATIC_FIELDS,
@@ -64,12 +64,14 @@ from jaxnn.training import (
     FitResult,
     FitState,
     check_apply_takes_dropout,
+    check_monitor,
     check_optimizer_config,
     check_scalar_config,
     checkpoint_tag,
     init_state,
     loop_layout,
     make_plan,
+    monitored,
     optimizer_name,
     place_state,
     prepare_data,
@@ -142,13 +144,19 @@ class StudyResult(NamedTuple):
     def __repr__(self) -> str:
         """One line: the study's shape, its best member and loss, the spread of the
         members' losses, epochs run, members stopped early or diverged."""
-        m, n = self.losses.shape
-        kind = f"{n} restarts" if _ndim_lead(self.results) == 1 else f"{m} configs x {n} restarts"
-        c, r = self.best
-        return (
-            f"StudyResult({kind}, best member (config {c}, restart {r}) loss "
-            f"{float(self.losses[c, r]):.4g}; {summary_line(self.results)})"
-        )
+        try:
+            m, n = self.losses.shape
+            plural = lambda k, word: f"{k} {word}" + ("" if k == 1 else "s")
+            kind = plural(n, "restart")
+            if _ndim_lead(self.results) != 1:
+                kind = f"{plural(m, 'config')} x {kind}"
+            c, r = self.best
+            return (
+                f"StudyResult({kind}, best member (config {c}, restart {r}) loss "
+                f"{float(self.losses[c, r]):.4g}; {summary_line(self.results)})"
+            )
+        except (TypeError, ValueError, IndexError, AttributeError):  # shapes only, traced
+            return f"StudyResult(losses {getattr(self.losses, 'shape', '?')}, no values)"
 
 
 def _ndim_lead(results: FitResult) -> int:
@@ -557,12 +565,22 @@ def sweep_configs(
                     f"Numeric fields that can vary: {list(NUMERIC_FIELDS)}."
                 )
             if field not in NUMERIC_FIELDS and field not in hyper:
-                more = (
-                    f", and optimizer {optimizer_name(optimizer)}'s hyperparameters {list(hyper)}"
-                    if is_factory(optimizer)
-                    else " (an optax factory passed as optimizer=, e.g. optax.adam, adds "
-                    "its hyperparameters such as 'b1')"
-                )
+                if is_factory(optimizer):
+                    more = (
+                        f", and optimizer {optimizer_name(optimizer)}'s hyperparameters "
+                        f"{list(hyper)}"
+                    )
+                elif optimizer is not None:
+                    more = (
+                        "; the optimizer passed is a built optax transformation, whose numbers "
+                        "are fixed: pass the factory (optimizer=optax.adam, not "
+                        "optax.adam(1e-2)) to sweep its hyperparameters"
+                    )
+                else:
+                    more = (
+                        " (an optax factory passed as optimizer=, e.g. optax.adam, adds its "
+                        "hyperparameters such as 'b1')"
+                    )
                 raise ValueError(
                     f"sweep {name}: unknown field {field!r}; what can vary: FitConfig's "
                     f"numeric fields {list(NUMERIC_FIELDS)}{more}."
@@ -690,7 +708,9 @@ def _run_study(
         if params is not None:
             start = _start_params(params, like.params, lead, n, caller)
         else:
-            start = _start_state(state, like, lead, config0.epochs, key, rst_idx, caller)
+            start = _start_state(
+                state, like, lead, config0.epochs, key, rst_idx, caller, monitored(config0, plan)
+            )
     tag = None
     if checkpoint_dir is not None:
         tag = checkpoint_tag(key, config0, model, optimizer, (xt, yt), val, start)
@@ -806,7 +826,7 @@ def _start_params(params: Any, like: Any, lead: tuple[int, ...], n: int, caller:
     return jax.tree.map(lambda a: np.concatenate([a] * m) if shared else a, host)
 
 
-def _start_state(state, like, lead, epochs, key, rst_idx, caller):
+def _start_state(state, like, lead, epochs, key, rst_idx, caller, monitor):
     """A study's state to continue, checked (structure, trained with ``key``, no
     more than ``epochs`` epochs run), its history resized to ``epochs``; on the host
     with one leading axis over the members and raw key data."""
@@ -827,7 +847,8 @@ def _start_state(state, like, lead, epochs, key, rst_idx, caller):
         )
     done = int(np.max(host.epoch))
     host = host._replace(history=resize_history(host.history, epochs, done))
-    check_tree(f"{caller}: state", host, jax.eval_shape(keys_as_data, like), lead)
+    check_state(f"{caller}: state", host, jax.eval_shape(keys_as_data, like), lead)
+    check_monitor(caller, host.monitor, monitor)
     host = jax.tree.map(lambda a: np.asarray(a).reshape((-1, *np.shape(a)[len(lead) :])), host)
     if not np.array_equal(host.key, np.asarray(_member_roots_jit(key, rst_idx.astype(np.uint32)))):
         raise ValueError(

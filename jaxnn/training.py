@@ -35,6 +35,7 @@ from jaxnn.early_stopping import EarlyStoppingState, early_stopping_init, early_
 from jaxnn.models import as_model
 from jaxnn.objective import LOSSES, evaluate, objective_and_metrics
 from jaxnn.optim import (
+    check_hyperparam_ranges,
     check_optimizer,
     factory_hyperparams,
     gradient_descent,
@@ -44,7 +45,13 @@ from jaxnn.optim import (
     takes_momentum,
 )
 from jaxnn.proximal import l1_proximal
-from jaxnn.resume import check_params, check_tree, host_state, keys_as_data, resize_history
+from jaxnn.resume import (
+    check_params,
+    check_state,
+    host_state,
+    keys_as_data,
+    resize_history,
+)
 from jaxnn.schedules import SCHEDULES, schedule
 
 NUMERIC_FIELDS = (
@@ -72,6 +79,39 @@ STATIC_FIELDS = (
 
 TRAIN_METRICS = ("running", "end_of_epoch")
 """How the history's training loss and accuracy are measured (see :class:`History`)."""
+
+
+class Hyperparams(Mapping):
+    """An immutable ``{name: value}`` mapping (``FitConfig.hyperparams``): a frozen
+    config cannot be changed after its checks, and hashes like its values."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] = ()):
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._data.items())))
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Mapping) and self._data == dict(other)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            "FitConfig.hyperparams is immutable; use config.replace(hyperparams=...)"
+        )
+
+    def __repr__(self) -> str:
+        return repr(self._data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +167,8 @@ class FitConfig:
       hyperparams: numeric arguments of an optax optimizer *factory* passed to
         :func:`fit` as ``optimizer`` (e.g. ``optimizer=optax.adamw`` with
         ``{"b1": 0.8, "weight_decay": 1e-3}``), fed as data at every update, so a
-        :func:`jaxnn.sweep` can vary them by name. With a factory,
+        :func:`jaxnn.sweep` can vary them by name (their values are data, their
+        names structure: another set of names compiles anew). With a factory,
         ``learning_rate`` and the decay schedule are its learning rate, and
         ``momentum`` its ``momentum`` argument (``optax.sgd``); a field the
         optimizer would not use is an error (:func:`check_optimizer_config`).
@@ -148,7 +189,7 @@ class FitConfig:
     decay_epochs: int = 1
     l1_mode: str = "penalty"
     train_metrics: str = "running"
-    hyperparams: Mapping[str, ArrayLike] = dataclasses.field(default_factory=dict)
+    hyperparams: Mapping[str, ArrayLike] = dataclasses.field(default_factory=Hyperparams)
 
     def replace(self, **changes: Any) -> FitConfig:
         """A copy with ``changes`` applied; the changed fields are checked as when a
@@ -245,6 +286,8 @@ def _unflatten(meta: tuple[Any, ...], leaves: Any) -> FitConfig:
     *numeric, hyperparams = leaves
     for name, value in zip(NUMERIC_FIELDS, numeric, strict=True):
         object.__setattr__(config, name, value)
+    if isinstance(hyperparams, Mapping):
+        hyperparams = Hyperparams(hyperparams)
     object.__setattr__(config, "hyperparams", hyperparams)
     return config
 
@@ -267,7 +310,7 @@ def _check_numeric(name: str, value: Any) -> None:
     _check_range(name, value, lo, hi, low_open=low_open)
 
 
-def _check_hyperparams(hyperparams: Any, *, concrete_only: bool) -> dict[str, Any]:
+def _check_hyperparams(hyperparams: Any, *, concrete_only: bool) -> Hyperparams:
     """``FitConfig.hyperparams`` as a dict of finite real values (checked when
     concrete: scalars only, or, with ``concrete_only=False``, every element of an
     array as well)."""
@@ -283,7 +326,9 @@ def _check_hyperparams(hyperparams: Any, *, concrete_only: bool) -> dict[str, An
         if name in (*NUMERIC_FIELDS, *STATIC_FIELDS):
             raise ValueError(
                 f"FitConfig.hyperparams: {name!r} is a FitConfig field; set FitConfig.{name} "
-                "instead (the config's learning rate and schedule drive the optimizer)."
+                "instead: the config's learning rate and schedule drive an optax factory's "
+                "learning_rate, and FitConfig.momentum its momentum argument when it has one "
+                "(optax.sgd; Adam's momentum is hyperparams={'b1': ...})."
             )
         if concrete_only and not _is_concrete_scalar(value):
             out[name] = value
@@ -301,7 +346,7 @@ def _check_hyperparams(hyperparams: Any, *, concrete_only: bool) -> dict[str, An
             if not np.all(np.isfinite(val)):
                 raise ValueError(f"FitConfig.hyperparams[{name!r}] must be finite, got {value!r}.")
         out[name] = value
-    return out
+    return Hyperparams(out)
 
 
 def _is_concrete_scalar(value: Any) -> bool:
@@ -396,10 +441,12 @@ def check_optimizer_config(config: FitConfig, optimizer: Any, caller: str) -> No
         unknown = sorted(set(hp) - set(allowed))
         if unknown:
             raise ValueError(
-                f"{caller}: FitConfig.hyperparams {unknown} are not numeric arguments of "
+                f"{caller}: FitConfig.hyperparams {unknown} are not float arguments of "
                 f"optimizer={name}; it takes {list(allowed)} (its learning rate is "
-                "FitConfig.learning_rate and the decay schedule)."
+                "FitConfig.learning_rate and the decay schedule; integer, bool and other "
+                "arguments are structure: functools.partial(factory, ...), built once)."
             )
+        check_hyperparam_ranges(hp, caller)
         return
     fixed = (
         "is not used: a built optax transformation passed as optimizer= has its own, fixed "
@@ -487,6 +534,20 @@ class FitState(NamedTuple):
     stopped_early: Array  # () bool
     diverged_epoch: Array  # () int32: epoch whose loss or params became non-finite, or -1
     history: History
+    monitor: Array  # () int32: what early stopping compares, an index into MONITORED
+
+
+MONITORED = ("validation loss", "running training loss", "end-of-epoch training loss")
+"""What a fit's early stopping (and ``best_params``) monitors, by ``FitState.monitor``."""
+
+
+def monitored(config: FitConfig, plan: Plan) -> int:
+    """The index into :data:`MONITORED` of what a fit of ``config`` monitors: the
+    validation loss when there is validation data, else the training loss as
+    ``config.train_metrics`` measures it. A continued fit must monitor the same."""
+    if plan.has_val:
+        return 0
+    return 1 if config.train_metrics == "running" else 2
 
 
 class FitResult(NamedTuple):
@@ -535,9 +596,19 @@ class FitResult(NamedTuple):
     def __repr__(self) -> str:
         """One line: epochs run, best epoch, last and best losses, stopped or diverged
         (for stacked results, their ranges over the members)."""
-        if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(self)):
-            return f"FitResult(traced, params {jax.tree.structure(self.params)})"
-        return "FitResult(" + summary_line(self) + ")"
+        leaves = jax.tree.leaves(self)
+        concrete = (np.ndarray, np.generic, int, float, bool)
+        if not all(
+            isinstance(a, concrete)
+            or (isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer))
+            for a in leaves
+        ):  # traced, or shapes only (jax.eval_shape): no values to summarise
+            kind = type(leaves[0]).__name__ if leaves else "empty"
+            return f"FitResult({kind} leaves, epochs_run {getattr(self.epochs_run, 'shape', '?')})"
+        try:
+            return "FitResult(" + summary_line(self) + ")"
+        except (TypeError, ValueError, IndexError, AttributeError):  # not a fit's values
+            return f"FitResult({len(leaves)} leaves, not a fit's arrays)"
 
 
 def summary_line(result: FitResult) -> str:
@@ -671,6 +742,7 @@ def init_state(
         stopped_early=jnp.array(False),
         diverged_epoch=jnp.array(-1, jnp.int32),
         history=History(nan, nan, nan, nan, nan),
+        monitor=jnp.array(monitored(config, plan), jnp.int32),
     )
 
 
@@ -798,6 +870,7 @@ def epoch_step(
         stopped_early=jnp.where(ran, stop & ok, st.stopped_early),
         diverged_epoch=jnp.where(ran & ~ok, e, st.diverged_epoch),
         history=history,
+        monitor=st.monitor,
     )
 
 
@@ -1119,9 +1192,13 @@ def fit(
         trained with this ``key``, up to ``config.epochs`` epochs in total: the
         epoch counter, optimiser state, schedule, keys, early-stopping record and
         history carry on, so the result is bitwise that of one straight fit of
-        ``config.epochs`` epochs (given the same config). A state that stopped
-        (early stopping, divergence) stays stopped, as in the longer fit: to train
-        on from its params, pass ``params=result.best_params``.
+        ``config.epochs`` epochs with the same config and data. Numeric fields and
+        the data may change (a lower rate to fine-tune); what early stopping
+        monitors may not (validation data present or not, ``train_metrics``
+        without it), nor the model, the optimizer, ``l1_mode`` or the names of
+        ``config.hyperparams``: each is an error saying what differs. A state that
+        stopped (early stopping, divergence) stays stopped, as in the longer fit:
+        to train on from its params, pass ``params=result.best_params``.
       progress: show a tqdm bar over epochs (the fit then runs in chunks of
         ``chunk_epochs`` compiled epochs; the result is bitwise the same).
       chunk_epochs: epochs per compiled call when showing progress or
@@ -1181,7 +1258,7 @@ def fit(
         params = check_params("params", params, like.params)
         start = params
     if state is not None:
-        state = continue_state(state, key, config, like, "fit")
+        state = continue_state(state, key, config, like, "fit", monitored(config, plan))
         start = state
     ckpt = None
     if checkpoint_dir is not None:
@@ -1230,8 +1307,34 @@ def _state_like(key: PRNGKey, config: FitConfig, statics: dict[str, Any]) -> Fit
 _train_root = jax.jit(lambda key: jax.random.key_data(jax.random.fold_in(key, 1)))
 
 
+def check_monitor(caller: str, was: Any, now: int) -> None:
+    """A continued fit monitors what its state's early stopping monitored
+    (:data:`MONITORED`): its record (best loss, patience) compares one quantity.
+
+    Raises:
+      ValueError: naming what the state monitored, what this fit would, and the fix.
+    """
+    was = np.unique(np.asarray(was))
+    if was.size == 1 and int(was[0]) == now:
+        return
+    old = MONITORED[int(was[0])] if was.size == 1 and 0 <= int(was[0]) < 3 else "another loss"
+    fix = (
+        "pass the validation data it was trained with (val=)"
+        if int(was[0]) == 0
+        else "continue without validation data"
+        if now == 0
+        else "keep FitConfig.train_metrics as it was"
+    )
+    raise ValueError(
+        f"{caller}: state's early stopping monitored the {old}, and this fit would monitor "
+        f"the {MONITORED[now]}: its best loss and patience would compare the two. "
+        f"To continue, {fix}; to start afresh from its params, pass "
+        "params=result.best_params instead of state=."
+    )
+
+
 def continue_state(
-    state: Any, key: PRNGKey, config: FitConfig, like: FitState, caller: str
+    state: Any, key: PRNGKey, config: FitConfig, like: FitState, caller: str, monitor: int
 ) -> FitState:
     """A fit's state to continue from, checked and placed on the device.
 
@@ -1258,7 +1361,8 @@ def continue_state(
             "member (study.member(c, r).state) or the whole study with restarts/sweep(state=...)."
         )
     host = host._replace(history=resize_history(host.history, config.epochs, int(host.epoch)))
-    check_tree("state", host, jax.eval_shape(keys_as_data, like))
+    check_state(f"{caller}: state", host, jax.eval_shape(keys_as_data, like))
+    check_monitor(caller, host.monitor, monitor)
     if not np.array_equal(host.key, np.asarray(_train_root(key))):
         raise ValueError(
             f"{caller}: state was trained with another key: pass the key of the fit that "

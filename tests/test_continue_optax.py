@@ -17,7 +17,7 @@ X, Y = jaxnn.data.make_blobs(jax.random.key(1), 48)
 XV, YV = jaxnn.data.make_blobs(jax.random.key(2), 24)
 NET = jaxnn.MLP((2, 4, 1), "tanh")
 DROP = jaxnn.FitConfig(
-    epochs=12, batch_size=16, dropout=0.25, decay="exponential", decay_rate=0.8, momentum=0.5
+    epochs=8, batch_size=16, dropout=0.25, decay="exponential", decay_rate=0.8, momentum=0.5
 )
 
 
@@ -32,15 +32,15 @@ def cut(config, epochs):
 @pytest.mark.parametrize(
     "config, val",
     [
-        (jaxnn.FitConfig(epochs=12, learning_rate=0.5), None),
+        (jaxnn.FitConfig(epochs=8, learning_rate=0.5), None),
         (DROP, None),  # mini-batches, dropout, decay, momentum: keys and schedule carry on
-        (jaxnn.FitConfig(epochs=12, learning_rate=2.0, patience=3), (XV, YV)),  # early stop
+        (jaxnn.FitConfig(epochs=8, learning_rate=2.0, patience=3), (XV, YV)),  # early stop
     ],
     ids=["full-batch", "minibatch-dropout-decay", "early-stopping"],
 )
 def test_continued_fit_equals_straight_fit(config, val):
     straight = jaxnn.fit(KEY, NET, (X, Y), val, config)
-    first = jaxnn.fit(KEY, NET, (X, Y), val, cut(config, 5))
+    first = jaxnn.fit(KEY, NET, (X, Y), val, cut(config, 4))
     with warnings.catch_warnings():  # an early-stopped state warns that it stays stopped
         warnings.simplefilter("ignore", UserWarning)
         from_result = jaxnn.fit(KEY, NET, (X, Y), val, config, state=first)
@@ -48,13 +48,13 @@ def test_continued_fit_equals_straight_fit(config, val):
     assert_bitwise(from_result, straight)
     assert_bitwise(from_state, straight)
     # in two steps of more epochs too, and the given result is not consumed (donated)
-    mid = jaxnn.fit(KEY, NET, (X, Y), val, cut(config, 9), state=first)
+    mid = jaxnn.fit(KEY, NET, (X, Y), val, cut(config, 6), state=first)
     assert_bitwise(jaxnn.fit(KEY, NET, (X, Y), val, config, state=mid), straight)
     assert np.isfinite(raw(first.params[0]["w"])).all()
 
 
 def test_continue_with_an_optax_factory_equals_straight_fit():
-    config = jaxnn.FitConfig(epochs=10, learning_rate=0.05, batch_size=16, hyperparams={"b1": 0.8})
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.05, batch_size=16, hyperparams={"b1": 0.8})
     straight = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.adam)
     first = jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 4), optimizer=optax.adam)
     more = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.adam, state=first)
@@ -62,7 +62,7 @@ def test_continue_with_an_optax_factory_equals_straight_fit():
 
 
 def test_continued_study_equals_straight_study():
-    config = jaxnn.FitConfig(epochs=10, learning_rate=0.5, momentum=0.5)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.5, momentum=0.5)
     straight = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=3)
     first = jaxnn.restarts(KEY, NET, (X, Y), config=cut(config, 4), n=3)
     for state in (first, first.results, first.results.state):
@@ -70,7 +70,7 @@ def test_continued_study_equals_straight_study():
         assert_bitwise(more.results, straight.results)
     grid = {"learning_rate": [0.2, 0.5]}
     sweep = jaxnn.sweep(KEY, NET, (X, Y), base=config, grid=grid, n_restarts=2)
-    part = jaxnn.sweep(KEY, NET, (X, Y), base=cut(config, 6), grid=grid, n_restarts=2)
+    part = jaxnn.sweep(KEY, NET, (X, Y), base=cut(config, 4), grid=grid, n_restarts=2)
     more = jaxnn.sweep(KEY, NET, (X, Y), base=config, grid=grid, n_restarts=2, state=part)
     assert_bitwise(more.results, sweep.results)
     # one member continued as a single fit, with its own key
@@ -81,18 +81,22 @@ def test_continued_study_equals_straight_study():
 
 
 def test_checkpoint_resumes_into_a_longer_fit_and_says_so(tmp_path):
-    config = jaxnn.FitConfig(epochs=12, learning_rate=0.5, batch_size=16)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.5, batch_size=16)
     straight = jaxnn.fit(KEY, NET, (X, Y), config=config)
-    jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 5), checkpoint_dir=tmp_path / "fit")
+    jaxnn.fit(
+        KEY, NET, (X, Y), config=cut(config, 4), checkpoint_dir=tmp_path / "fit", chunk_epochs=4
+    )
     with pytest.warns(
-        UserWarning, match="at epoch 5, written by a fit of 5 epochs; continuing it to 12"
+        UserWarning, match="at epoch 4, written by a fit of 4 epochs; continuing it to 8"
     ):
-        longer = jaxnn.fit(KEY, NET, (X, Y), config=config, checkpoint_dir=tmp_path / "fit")
+        longer = jaxnn.fit(
+            KEY, NET, (X, Y), config=config, checkpoint_dir=tmp_path / "fit", chunk_epochs=4
+        )
     assert_bitwise(longer, straight)
 
     study = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=2)
-    jaxnn.restarts(KEY, NET, (X, Y), config=cut(config, 5), n=2, checkpoint_dir=tmp_path / "s")
-    with pytest.warns(UserWarning, match="continuing it to 12 epochs"):
+    jaxnn.restarts(KEY, NET, (X, Y), config=cut(config, 4), n=2, checkpoint_dir=tmp_path / "s")
+    with pytest.warns(UserWarning, match="continuing it to 8 epochs"):
         longer = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=2, checkpoint_dir=tmp_path / "s")
     assert_bitwise(longer.results, study.results)
     # another config (not only its length) is still another fit's checkpoint
@@ -107,11 +111,11 @@ def test_checkpoint_resumes_into_a_longer_fit_and_says_so(tmp_path):
 
 
 def test_continuing_a_stopped_fit_warns_and_runs_nothing():
-    config = jaxnn.FitConfig(epochs=30, learning_rate=2.0, patience=2, min_delta=1.0)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=2.0, patience=2, min_delta=1.0)
     first = jaxnn.fit(KEY, NET, (X, Y), (XV, YV), config)
     assert bool(first.stopped_early)
     with pytest.warns(UserWarning, match="stays stopped"):
-        more = jaxnn.fit(KEY, NET, (X, Y), (XV, YV), config.replace(epochs=40), state=first)
+        more = jaxnn.fit(KEY, NET, (X, Y), (XV, YV), config.replace(epochs=12), state=first)
     assert int(more.epochs_run) == int(first.epochs_run)
 
 
@@ -119,7 +123,7 @@ def test_bad_continue_is_refused_naming_the_argument():
     config = jaxnn.FitConfig(epochs=8)
     first = jaxnn.fit(KEY, NET, (X, Y), config=config)
     with pytest.raises(ValueError, match="trained with another key"):
-        jaxnn.fit(jax.random.key(5), NET, (X, Y), config=config.replace(epochs=10), state=first)
+        jaxnn.fit(jax.random.key(5), NET, (X, Y), config=config.replace(epochs=12), state=first)
     with pytest.raises(ValueError, match=r"epochs=5 is fewer than the 8 epochs"):
         jaxnn.fit(KEY, NET, (X, Y), config=config.replace(epochs=5), state=first)
     with pytest.raises(ValueError, match="not both"):
@@ -144,7 +148,7 @@ def test_bad_continue_is_refused_naming_the_argument():
 
 
 def test_start_from_params_equals_a_model_that_inits_to_them():
-    config = jaxnn.FitConfig(epochs=6, learning_rate=0.3, batch_size=16)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.3, batch_size=16)
     start = jaxnn.fit(jax.random.key(7), NET, (X, Y), config=config).params
     fixed = jaxnn.Model(init=lambda k: start, apply=NET.apply)
     assert_bitwise(
@@ -160,16 +164,16 @@ def test_start_from_params_equals_a_model_that_inits_to_them():
 
 
 def test_new_params_values_and_new_states_compile_nothing():
-    config = jaxnn.FitConfig(epochs=6, learning_rate=0.3)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.3)
     p1 = NET.init(jax.random.key(3))
     p2 = NET.init(jax.random.key(4))
     jaxnn.fit(KEY, NET, (X, Y), config=config, params=p1)
-    first = jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 3))
+    first = jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 4))
     jaxnn.fit(KEY, NET, (X, Y), config=config, state=first)
     jaxnn.restarts(
         KEY, NET, (X, Y), config=config, n=2, params=jax.tree.map(lambda *a: jnp.stack(a), p1, p2)
     )
-    other = jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 3).replace(learning_rate=0.2))
+    other = jaxnn.fit(KEY, NET, (X, Y), config=cut(config, 4).replace(learning_rate=0.2))
     with count_compiles() as compiles:
         jaxnn.fit(KEY, NET, (X, Y), config=config, params=p2)
         jaxnn.fit(KEY, NET, (X, Y), config=config, state=other)
@@ -185,7 +189,7 @@ def test_new_params_values_and_new_states_compile_nothing():
 
 
 def test_study_from_params_members_equal_their_fits():
-    config = jaxnn.FitConfig(epochs=6, learning_rate=0.3)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.3)
     starts = jaxnn.restarts(jax.random.key(3), NET, (X, Y), config=config, n=3).results.params
     study = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=3, params=starts)
     for r in range(3):
@@ -226,18 +230,18 @@ def test_bad_params_are_refused_naming_both_structures():
 
 def test_factory_is_driven_by_the_config():
     config = jaxnn.FitConfig(
-        epochs=6, learning_rate=0.05, decay="step", decay_rate=0.5, hyperparams={"b1": 0.7}
+        epochs=8, learning_rate=0.05, decay="step", decay_rate=0.5, hyperparams={"b1": 0.7}
     )
     res = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.adam)
     # the rate actually used is recorded, and it is the config's schedule
-    np.testing.assert_allclose(res.history.learning_rate, 0.05 * 0.5 ** np.arange(6), rtol=1e-6)
+    np.testing.assert_allclose(res.history.learning_rate, 0.05 * 0.5 ** np.arange(8), rtol=1e-6)
     # the same as optax.adam built by hand with those numbers, stepped by hand
     params = NET.init(jax.random.fold_in(KEY, 0))
     opt = optax.adam(optax.exponential_decay(0.05, 1, 0.5, staircase=True), b1=0.7)
     st = opt.init(params)
     loss = lambda p: jaxnn.binary_cross_entropy(NET.apply(p, X), Y)
     with jax.numpy_dtype_promotion("standard"):  # optax mixes float and int32 counts
-        for _ in range(6):
+        for _ in range(8):
             updates, st = opt.update(jax.grad(loss)(params), st, params)
             params = optax.apply_updates(params, updates)
     for a, b in zip(jax.tree.leaves(res.params), jax.tree.leaves(params), strict=True):
@@ -250,7 +254,7 @@ def test_factory_is_driven_by_the_config():
 
 
 def test_sgd_takes_the_config_momentum_bitwise():
-    config = jaxnn.FitConfig(epochs=6, learning_rate=0.3, momentum=0.6, batch_size=16)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=0.3, momentum=0.6, batch_size=16)
     ours = jaxnn.fit(KEY, NET, (X, Y), config=config)
     sgd = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.sgd)
     for a, b in zip(jax.tree.leaves(ours.params), jax.tree.leaves(sgd.params), strict=True):
@@ -324,7 +328,7 @@ def test_sweep_varies_adam_in_one_program():
         (
             jaxnn.FitConfig(hyperparams={"b3": 0.5}),
             optax.adam,
-            r"\['b3'\] are not numeric arguments",
+            r"\['b3'\] are not float arguments",
         ),
         (jaxnn.FitConfig(hyperparams={"b1": 0.5}), None, "would be ignored"),
     ],
@@ -380,11 +384,11 @@ def test_bad_optimizer_and_hyperparams_are_refused():
 
 
 def test_short_reprs_and_the_history_of_the_epochs_run():
-    config = jaxnn.FitConfig(epochs=40, learning_rate=2.0, patience=2, min_delta=1.0)
+    config = jaxnn.FitConfig(epochs=8, learning_rate=2.0, patience=2, min_delta=1.0)
     res = jaxnn.fit(KEY, NET, (X, Y), (XV, YV), config)
     text = repr(res)
     assert len(text) < 300 and text.startswith("FitResult(epochs_run=")
-    assert f"epochs_run={int(res.epochs_run)}/40" in text and "stopped_early=True" in text
+    assert f"epochs_run={int(res.epochs_run)}/8" in text and "stopped_early=True" in text
     hist = res.run_history
     assert hist.train_loss.shape == (int(res.epochs_run),)
     assert np.isfinite(hist.train_loss).all() and np.isfinite(hist.train_loss.min())
@@ -396,3 +400,117 @@ def test_short_reprs_and_the_history_of_the_epochs_run():
     # under jit a result holds tracers: its repr must not fail
     traced = jax.jit(lambda r: print(repr(r)) or r.epochs_run)(res)
     assert int(traced) == int(res.epochs_run)
+
+
+# ---------------------------------------------------------------------------------------
+# Review findings: each a check that would have caught it
+
+
+def test_continue_refuses_another_monitored_loss():
+    """Adding or dropping validation data (or changing train_metrics without it) would
+    make early stopping compare a validation loss with a training loss."""
+    config = jaxnn.FitConfig(epochs=4, learning_rate=0.3, batch_size=16)
+    no_val = jaxnn.fit(KEY, NET, (X, Y), config=config)
+    with_val = jaxnn.fit(KEY, NET, (X, Y), (XV, YV), config)
+    longer = config.replace(epochs=8, patience=2)
+    with pytest.raises(ValueError, match=r"monitored the running training loss.*validation loss"):
+        jaxnn.fit(KEY, NET, (X, Y), (XV, YV), longer, state=no_val)
+    with pytest.raises(ValueError, match=r"monitored the validation loss.*\(val=\)"):
+        jaxnn.fit(KEY, NET, (X, Y), config=config.replace(epochs=8), state=with_val)
+    with pytest.raises(ValueError, match=r"keep FitConfig\.train_metrics"):
+        jaxnn.fit(
+            KEY,
+            NET,
+            (X, Y),
+            config=longer.replace(train_metrics="end_of_epoch", patience=None),
+            state=no_val,
+        )
+    study = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=2)
+    with pytest.raises(ValueError, match="monitored the running training loss"):
+        jaxnn.restarts(KEY, NET, (X, Y), (XV, YV), longer, n=2, state=study)
+    # numeric fields and the data may change (to fine-tune), with no error
+    jaxnn.fit(
+        KEY,
+        NET,
+        (X[::-1], Y[::-1]),
+        config=config.replace(epochs=8, learning_rate=0.1),
+        state=no_val,
+    )
+
+
+def test_results_passed_as_params_get_a_clear_error():
+    config = jaxnn.FitConfig(epochs=4)
+    res = jaxnn.fit(KEY, NET, (X, Y), config=config)
+    study = jaxnn.restarts(KEY, NET, (X, Y), config=config, n=2)
+    with pytest.raises(TypeError, match=r"got a FitResult; pass result\.params"):
+        jaxnn.fit(KEY, NET, (X, Y), config=config, params=res)
+    with pytest.raises(TypeError, match=r"got a StudyResult; pass study\.results\.params"):
+        jaxnn.restarts(KEY, NET, (X, Y), config=config, n=2, params=study)
+    with pytest.raises(TypeError, match="got a FitState"):
+        jaxnn.fit(KEY, NET, (X, Y), config=config, params=res.state)
+
+
+def test_reprs_of_shapes_and_other_trees_do_not_fail():
+    res = jaxnn.fit(KEY, NET, (X, Y), config=jaxnn.FitConfig(epochs=4))
+    study = jaxnn.restarts(KEY, NET, (X, Y), config=jaxnn.FitConfig(epochs=4), n=2)
+    assert repr(jax.eval_shape(lambda: res)).startswith("FitResult(ShapeDtypeStruct leaves")
+    assert repr(jax.tree.map(np.shape, res)).startswith("FitResult(")
+    assert repr(jax.eval_shape(lambda: study.results)).startswith("FitResult(")
+    assert "2 restarts," in repr(study)
+    one = jaxnn.sweep(
+        KEY,
+        NET,
+        (X, Y),
+        grid={"learning_rate": [0.1, 0.2]},
+        n_restarts=1,
+        base=jaxnn.FitConfig(epochs=4),
+    )
+    assert repr(one).startswith("StudyResult(2 configs x 1 restart,")
+
+
+def test_config_with_hyperparams_is_hashable_and_immutable():
+    a = jaxnn.FitConfig(hyperparams={"b1": 0.8})
+    assert hash(a) == hash(jaxnn.FitConfig(hyperparams={"b1": 0.8})) and a == a.replace()
+    assert hash(jaxnn.FitConfig()) == hash(jaxnn.FitConfig())
+    with pytest.raises(TypeError):
+        a.hyperparams["b1"] = 7.0
+    assert jax.tree.map(lambda v: v * 2, a).hyperparams == {"b1": 1.6}
+    # a config can be a static argument again (as before hyperparams existed)
+    f = jax.jit(lambda x, c: x * c.epochs, static_argnums=1)
+    assert float(f(jnp.float32(2), jaxnn.FitConfig(epochs=3))) == 6.0
+
+
+def test_factories_with_integer_arguments_and_hyperparameter_ranges():
+    config = jaxnn.FitConfig(epochs=4, learning_rate=1e-2)
+    res = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.adafactor)
+    assert int(res.epochs_run) == 4
+    names = jaxnn.optim.factory_hyperparams(optax.adafactor)  # float arguments only
+    assert "eps" in names and "min_dim_size_to_factor" not in names
+    with pytest.raises(ValueError, match=r"hyperparams\['b1'\] must be in \[0.0, 1.0\)"):
+        jaxnn.fit(
+            KEY, NET, (X, Y), config=config.replace(hyperparams={"b1": 1.5}), optimizer=optax.adam
+        )
+    with pytest.raises(ValueError, match=r"hyperparams\['b1'\] must be in"):
+        jaxnn.sweep(KEY, NET, (X, Y), config, grid={"b1": [0.8, 1.9]}, optimizer=optax.adam)
+    with pytest.raises(ValueError, match=r"hyperparams\['eps'\] must be in \[0.0, inf\]"):
+        jaxnn.fit(
+            KEY, NET, (X, Y), config=config.replace(hyperparams={"eps": -1.0}), optimizer=optax.adam
+        )
+    with pytest.raises(ValueError, match=r"built optax transformation.*pass the factory"):
+        jaxnn.sweep(KEY, NET, (X, Y), config, grid={"b1": [0.8]}, optimizer=optax.adam(1e-2))
+    with pytest.raises(ValueError, match="Adam's momentum is hyperparams"):
+        jaxnn.FitConfig(hyperparams={"momentum": 0.9})
+
+
+def test_continue_with_other_hyperparam_names_says_so():
+    config = jaxnn.FitConfig(learning_rate=1e-2, epochs=4)
+    a = jaxnn.fit(KEY, NET, (X, Y), config=config, optimizer=optax.adam)
+    with pytest.raises(ValueError, match=r"hyperparameters \['learning_rate'\].*\['b1', 'learn"):
+        jaxnn.fit(
+            KEY,
+            NET,
+            (X, Y),
+            config=config.replace(epochs=8, hyperparams={"b1": 0.9}),
+            optimizer=optax.adam,
+            state=a,
+        )

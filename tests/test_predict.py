@@ -160,8 +160,68 @@ def test_nonfinite_and_non_numeric_x(key):
     raises(TypeError, "x must be an array of numbers", predict, BINARY, params, None)
 
 
+@pytest.mark.parametrize("fn", [predict, predict_proba])
+def test_nonfinite_x_says_predicting_not_fitting(fn, key):
+    bad = inputs()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"x contains 1 NaN .*before predicting\.$") as e:
+        fn(BINARY, BINARY.init(key), bad)
+    assert "fitting" not in str(e.value)
+
+
+@pytest.mark.parametrize("fn", [predict, predict_proba])
+@pytest.mark.parametrize("transform", [lambda f: f, jax.jit], ids=["eager", "jit"])
+def test_bool_x_is_a_type_error_also_under_jit(fn, transform, key):
+    x = np.zeros((3, 3), bool)  # the model takes 3 features: only the dtype is wrong
+    with pytest.raises(TypeError, match=r"x must be an array of real numbers.*dtype bool"):
+        transform(lambda p, x: fn(BINARY, p, x))(BINARY.init(key), x)
+
+
 def test_not_a_model(key):
     raises(TypeError, "model must be", predict, "mlp", BINARY.init(key), inputs())
+
+
+@pytest.mark.parametrize("fn", [predict, predict_proba])
+def test_swapped_model_and_params_give_a_short_message(fn, key):
+    params = BINARY.init(key)
+    with pytest.raises(TypeError, match=r"model must be .*got a list of 2; params is a model") as e:
+        fn(params, BINARY, inputs())
+    message = str(e.value)
+    assert "Array(" not in message and "[[" not in message and len(message) < 300, message
+    assert f"{fn.__name__}(model, params, x)" in message
+    with pytest.raises(TypeError, match=r"got a dict of 2\.$"):  # not swapped: no hint
+        fn({"w": np.ones((3, 1)), "b": np.zeros(1)}, params, inputs())
+
+
+@pytest.fixture(scope="module")
+def study():
+    x, y = jaxnn.data.make_blobs(jax.random.key(1), 32)
+    return jaxnn.restarts(
+        jax.random.key(0), jaxnn.MLP((2, 4, 1)), (x, y), config=jaxnn.FitConfig(epochs=3), n=2
+    )
+
+
+@pytest.mark.parametrize("fn", [predict, predict_proba])
+@pytest.mark.parametrize("transform", [lambda f: f, jax.jit], ids=["eager", "jit"])
+def test_a_result_or_state_as_params_says_which_field_to_pass(fn, transform, study):
+    model, x = jaxnn.MLP((2, 4, 1)), inputs(d=2)
+    cases = [
+        (study.best_result, r"got a FitResult; pass result.params or result.best_params\."),
+        (study.results, r"got a FitResult; pass result.params"),  # stacked: still a FitResult
+        (study.best_result.state, r"got a FitState; pass state.params\."),
+    ]
+    for wrong, match in cases:
+        with pytest.raises(TypeError, match=rf"{fn.__name__}: params must be .*{match}"):
+            transform(lambda p, x: fn(model, p, x))(wrong, x)
+    with pytest.raises(
+        TypeError,
+        match=r"params must be .*got a StudyResult; pass study.best_result.best_params, or "
+        r"jax.vmap over study.results.params",
+    ):
+        fn(model, study, x)
+    best = study.best_result  # what the messages say to pass works
+    for params in (best.params, best.best_params):
+        assert fn(model, params, x).shape[0] == N
 
 
 def test_params_that_do_not_fit_a_model_without_a_traceable_init():

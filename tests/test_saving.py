@@ -9,6 +9,7 @@ only once the new one is complete.
 import dataclasses
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -37,6 +38,20 @@ def result():
 
 def listing(directory):
     return sorted(os.listdir(directory))
+
+
+def assert_same(a, b):
+    """Same structure, and every leaf of the same type and dtype with the same bytes:
+    assert_bitwise, with NumPy leaves and Python numbers (type and value) too."""
+    leaves_a, tree_a = jax.tree.flatten(a)
+    leaves_b, tree_b = jax.tree.flatten(b)
+    assert tree_a == tree_b
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        assert type(x) is type(y), (type(x), type(y))
+        if isinstance(x, bool | int | float | complex):
+            assert x == y or (x != x and y != y), (x, y)
+        else:
+            assert_bitwise(x, y)
 
 
 def test_params_round_trip_bitwise(key, tmp_path, monkeypatch):
@@ -87,14 +102,96 @@ def test_any_pytree_round_trips(tmp_path):
         "rbg": jax.random.key(3, impl="rbg"),
         "keys": jax.random.split(jax.random.key(4), 3),
         "pair": Pair(jnp.zeros(2), jnp.ones(1)),
-        "number": 3,  # a Python number: stored as a 0-d array
+        "number": 3,  # Python numbers come back as Python numbers of their type
+        "python": [0.1, True, 1 + 2j, 2**40],
+        "numpy": [np.array([0.1, 1e-300]), np.arange(3, dtype=np.uint64), np.float64(0.1)],
         "empty": {},
+        "empty_numpy": np.zeros((0, 2)),
     }
     where = save(tmp_path / "tree", tree)
-    expected = {**tree, "number": jnp.asarray(3), "pair": {"a": jnp.zeros(2), "b": jnp.ones(1)}}
-    assert_bitwise(load(where), expected)
-    assert_bitwise(load(where, like=tree), {**tree, "number": jnp.asarray(3)})
+    expected = {**tree, "pair": {"a": jnp.zeros(2), "b": jnp.ones(1)}}
+    assert_same(load(where), expected)
+    assert_same(load(where, like=tree), tree)
     assert str(load(where)["rbg"].dtype) == "key<rbg>"
+
+
+def test_numpy_float64_stays_float64_without_x64(tmp_path):
+    assert not jax.config.jax_enable_x64  # else jax would keep float64 anyway
+    tree = {"a": np.array([0.1, 1 / 3, 1e-300]), "tol": 0.01, "n": np.int64(2**40)}
+    where = save(tmp_path / "f64", tree)
+    meta = json.loads(Path(where, "jaxnn_save.json").read_text())
+    assert [leaf["dtype"] for leaf in meta["leaves"]] == ["float64", "int64", "float64"]
+    for loaded in (load(where), load(where, like=tree)):
+        assert_same(loaded, tree)
+        assert loaded["a"].flags.writeable  # a NumPy array of its own, not a view of jax's
+    # like's jax leaves (jax.eval_shape of the tree) take the dtypes jax makes of them
+    as_jax = load(where, like=jax.eval_shape(lambda: tree))
+    assert {k: (type(v), v.dtype) for k, v in as_jax.items()} == {
+        "a": (type(jnp.zeros(1)), jnp.float32),
+        "n": (type(jnp.zeros(1)), jnp.int32),
+        "tol": (type(jnp.zeros(1)), jnp.float32),
+    }
+    np.testing.assert_array_equal(as_jax["a"], tree["a"].astype(np.float32))
+
+
+def test_a_study_round_trips_with_like_in_its_leaf_types(tmp_path):
+    x, y = jaxnn.data.make_blobs(jax.random.key(1), 32)
+    study = jaxnn.restarts(jax.random.key(0), MODEL, (x, y), config=jaxnn.FitConfig(epochs=5), n=3)
+    assert isinstance(study.summary.tol, float) and study.losses.dtype == np.float64
+    loaded = load(save(tmp_path / "study", study), like=study)
+    assert type(loaded) is jaxnn.StudyResult
+    assert_same(loaded, study)  # float64 summaries, Python tol and best, typed keys, ...
+    assert loaded.best == study.best and type(loaded.best[0]) is int
+    assert repr(loaded) == repr(study)
+
+
+def test_other_dtypes_or_types_than_likes_are_refused_naming_both(tmp_path):
+    tree = {"a": np.array([0.1, 0.2]), "f": jnp.float32(0.5), "i": jnp.int32(3)}
+    where = save(tmp_path / "t", tree)
+    with pytest.raises(
+        ValueError,
+        match=r"tree\['a'\]: saved \(2,\) float64, expected \(2,\) float32\.$",
+    ):
+        load(where, like={**tree, "a": np.zeros(2, np.float32)})
+    with pytest.raises(
+        ValueError, match=r"tree\['f'\]: saved \(\) float32 \(a jax array\), expected \(\) int64 "
+    ):
+        load(where, like={**tree, "f": 1})
+    # a Python number takes a 0-d leaf of its kind that converts exactly
+    loaded = load(where, like={**tree, "f": 1.0, "i": 1})
+    assert (loaded["f"], loaded["i"]) == (0.5, 3)
+    assert (type(loaded["f"]), type(loaded["i"])) == (float, int)
+    with pytest.raises(ValueError, match=r"tree\['i'\]: saved \(\) int32 .* expected \(\) bool"):
+        load(where, like={**tree, "i": True})
+
+
+def test_a_save_of_an_older_description_loads_as_jax_arrays(key, tmp_path):
+    params = MODEL.init(key)
+    where = save(tmp_path / "net", params)
+    meta_file = Path(where, "jaxnn_save.json")
+    meta = json.loads(meta_file.read_text())
+    for leaf in meta["leaves"]:
+        del leaf["type"]  # as saves written before leaf types were recorded
+    meta_file.write_text(json.dumps(meta))
+    assert_bitwise(load(where), params)
+    assert_bitwise(load(where, like=params), params)
+
+
+def test_a_path_starting_with_a_tilde_is_in_the_home_directory(key, tmp_path, monkeypatch):
+    home, elsewhere = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    params = MODEL.init(key)
+    assert save("~/net", params) == str(home / "net")
+    assert save(Path("~/sub/net"), params) == str(home / "sub" / "net")
+    assert listing(elsewhere) == []  # no ./~ directory
+    assert listing(home) == ["net", "sub"]
+    assert_bitwise(load("~/net"), params)
+    assert_bitwise(load(Path("~/sub/net"), like=params), params)
+    with pytest.raises(ValueError, match=re.escape(f"path='{home / 'net'}' already holds a save")):
+        save("~/net", params)
 
 
 def test_an_empty_tree_round_trips(tmp_path):
@@ -139,7 +236,8 @@ def test_params_of_other_layer_sizes_are_refused_naming_both(key, tmp_path):
 
 def test_a_fit_of_other_epochs_or_other_structure_is_refused_naming_both(result, tmp_path):
     where = save(tmp_path / "fit", result)
-    with pytest.raises(ValueError, match=r"saved a FitResult \(43 leaves\), expected") as e:
+    n = len(jax.tree.leaves(result))
+    with pytest.raises(ValueError, match=rf"saved a FitResult \({n} leaves\), expected") as e:
         load(where, like=fit(10))
     assert "tree.history.train_loss: saved (5,) float32, expected (10,) float32" in str(e.value)
     with pytest.raises(ValueError, match=r"saved a FitResult .* expected \(like\) a list of 2"):
