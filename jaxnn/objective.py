@@ -8,6 +8,7 @@ mini-batch). ``kind`` is ``"binary"`` (sigmoid of one logit per example, labels
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -174,6 +175,13 @@ def evaluate(kind: str, logits: ArrayLike, labels: ArrayLike) -> tuple[Array, Ar
     _check("evaluate", kind, logits, labels, hard=True)
     if np.shape(logits)[0] == 0:
         raise ValueError("evaluate: got 0 examples; the mean is undefined.")
+    return _evaluate(kind, logits, labels)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _evaluate(kind: str, logits: ArrayLike, labels: ArrayLike) -> tuple[Array, Array]:
+    """The computation of :func:`evaluate`, one compiled program (eagerly, each of
+    its ops compiled on its own: about 30 small compiles on a first call)."""
     ce = _losses(kind, logits, labels)
     return jnp.mean(ce), jnp.mean(_hits(kind, logits, labels, jnp.float32))
 

@@ -88,6 +88,11 @@ def predict_proba(model: Any, params: Params, x: ArrayLike) -> Array:
     Array([0.5, 0.5, 0.5], dtype=float32)
     """
     kind, logits = _logits("predict_proba", model, params, x)
+    return _probabilities(kind, logits)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probabilities(kind: str, logits: Array) -> Array:
     if kind == "binary":
         return sigmoid(logits.reshape(logits.shape[0]))
     return softmax(logits, axis=-1)
@@ -116,7 +121,7 @@ def _logits(name: str, model: Any, params: Params, x: ArrayLike) -> tuple[str, A
         )
     _check_params(name, model, params)
     try:
-        logits = model.apply(params, x)
+        logits = _apply(model, params, x)
     except (TypeError, ValueError) as e:  # e.g. a matmul of shapes that do not chain
         cls = TypeError if isinstance(e, TypeError) else ValueError
         raise cls(
@@ -134,6 +139,19 @@ def _logits(name: str, model: Any, params: Params, x: ArrayLike) -> tuple[str, A
     kind = "binary" if len(shape) == 1 or shape[1] == 1 else "multiclass"
     logits = jnp.asarray(logits)
     return kind, logits
+
+
+def _apply(model: Any, params: Params, x: ArrayLike) -> Array:
+    """``model.apply(params, x)`` as one compiled program for a hashable model (run op
+    by op, each op a compile of its own on a first call), eagerly otherwise."""
+    try:
+        hash(model)
+    except TypeError:
+        return model.apply(params, x)
+    return _apply_jit(model, params, x)
+
+
+_apply_jit = jax.jit(lambda model, params, x: model.apply(params, x), static_argnums=0)
 
 
 def _as_model(name: str, model: Any, params: Any) -> Any:

@@ -132,9 +132,20 @@ class StudyResult(NamedTuple):
     best: tuple[int, int]
 
     def member(self, config: int = 0, restart: int = 0) -> FitResult:
-        """The :class:`~jaxnn.FitResult` of one member."""
-        idx = (restart,) if _ndim_lead(self.results) == 1 else (config, restart)
-        return jax.tree.map(lambda a: a[idx], self.results)
+        """The :class:`~jaxnn.FitResult` of one member (one compiled gather for every
+        leaf; indexing leaf by leaf compiled a program per leaf shape)."""
+        m, n = self.losses.shape
+        named = [("restart", restart, n)]
+        if _ndim_lead(self.results) == 2:
+            named.insert(0, ("config", config, m))
+        idx = []
+        for name, i, size in named:
+            if isinstance(i, bool) or not isinstance(i, int | np.integer) or not -size <= i < size:
+                raise IndexError(
+                    f"StudyResult.member: {name} must be an int in [0, {size}), got {i!r}."
+                )
+            idx.append(int(i) % size)
+        return _member_jit(self.results, np.asarray(idx, np.int32))
 
     @property
     def best_result(self) -> FitResult:
@@ -157,6 +168,11 @@ class StudyResult(NamedTuple):
             )
         except (TypeError, ValueError, IndexError, AttributeError):  # shapes only, traced
             return f"StudyResult(losses {getattr(self.losses, 'shape', '?')}, no values)"
+
+
+@jax.jit
+def _member_jit(results: FitResult, idx: jax.Array) -> FitResult:
+    return jax.tree.map(lambda a: a[tuple(idx)], results)
 
 
 def _ndim_lead(results: FitResult) -> int:
