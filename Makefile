@@ -11,7 +11,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,experiments]'
+	$(PY) -m pip install --quiet -e '.[dev,experiments,models]'
 	touch $(STAMP)
 
 run: $(STAMP)

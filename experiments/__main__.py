@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         help="rounds, each program once per round (default 3; 1 with --quick)",
     )
     bench.add_argument(
-        "--ns", default=None, help="restarts: the numbers of restarts, e.g. 1,16,128,1024"
+        "--ns",
+        default=None,
+        help="restarts and the peer comparison's W1: the numbers of restarts, e.g. 1,16,128",
     )
     rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
     from experiments import restarts as restarts_mod
@@ -118,14 +120,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from experiments.bench_restarts import main as bench_restarts
 
-            try:
-                ns = None if args.ns is None else [int(v) for v in args.ns.split(",") if v]
-            except ValueError:
-                parser.error(f"--ns takes numbers separated by commas, got {args.ns!r}")
-            if ns is not None and (not ns or min(ns) < 1):
-                parser.error(f"--ns takes positive numbers, got {args.ns!r}")
-            bench_restarts(ns=ns, **kwargs)
+            bench_restarts(ns=_ns(args, parser), **kwargs)
     return 0
+
+
+def _ns(args, parser) -> list[int] | None:
+    """``--ns`` as a list of positive numbers (None when not given)."""
+    try:
+        ns = None if args.ns is None else [int(v) for v in args.ns.split(",") if v]
+    except ValueError:
+        parser.error(f"--ns takes numbers separated by commas, got {args.ns!r}")
+    if ns is not None and (not ns or min(ns) < 1):
+        parser.error(f"--ns takes positive numbers, got {args.ns!r}")
+    return ns
 
 
 def _bench_peers(args, parser, argv: list[str]) -> int:
@@ -149,6 +156,7 @@ def _bench_peers(args, parser, argv: list[str]) -> int:
         peers=peers,
         workloads=workloads,
         repeats=args.repeats,
+        w1_ns=_ns(args, parser),
         command=" ".join(["python -m experiments", *argv]),
     )
     return 0

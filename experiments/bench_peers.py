@@ -5,8 +5,9 @@
 Workloads (:mod:`experiments.peers.workloads`): W1, a restart study (restart-epochs
 per second); W2, one model with mini-batches, dropout and L2 (examples per second,
 test accuracy); W3, scale (the largest W1 study a peer trains within 60 s and
-8 GiB). Peers (:data:`experiments.peers.PEERS`): jaxnn, the bare JAX + optax loop a
-user would write (``reference``: it records nothing per epoch, see
+8 GiB). Peers (:data:`experiments.peers.PEERS`): jaxnn, jaxnn training a Flax NNX
+module (``jaxnn_nnx``: W1 and W3 only), the bare JAX + optax loop a user would
+write (``reference``: it records nothing per epoch, see
 :mod:`experiments.peers.reference`), Flax NNX, Equinox, PyTorch (a loop and
 ``torch.func.vmap``) and scikit-learn.
 
@@ -445,7 +446,6 @@ def render_w1(section: dict, settings: dict) -> str:
                 _f(r["gflops"], ".3g"),
                 _f(r["pct_peak"] and 100 * r["pct_peak"], ".1f"),
                 _f(r["warmup_s"], ".2f"),
-                _f(r.get("first_call_s"), ".2f"),
                 _f(r.get("first_call_s"), ".2f"),
                 " / ".join(_f(r["final_loss"][k], ".4f") for k in ("min", "median", "max")),
                 r["note"],

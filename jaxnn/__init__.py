@@ -5,7 +5,7 @@ numeric hyperparameter stays traceable so that restarts and sweeps are one
 ``jax.vmap``. The names below are the public API; see README.md for an overview.
 """
 
-from jaxnn import data, distributed, optim, schedules, study
+from jaxnn import adapters, data, distributed, optim, schedules, study
 from jaxnn.activations import (
     ACTIVATIONS,
     get_activation,
@@ -56,6 +56,7 @@ __all__ = [
     "PerceptronHistory",
     "StudyResult",
     "StudySummary",
+    "adapters",
     "binary_cross_entropy",
     "cross_entropy",
     "data",

@@ -248,7 +248,7 @@ def member_bytes(
     config = check_scalar_config(config, "member_bytes")
     model = as_model(model)
     xt, yt = prepare_data("train", train, config.loss)
-    plan = make_plan(config, xt.shape[0], False)
+    plan = make_plan(config, xt.shape[0], False, model)
     sizes = []
     for c in (1, 2):
         restarts = np.arange(c, dtype=np.uint32)
@@ -700,7 +700,7 @@ def _run_study(
     n_chunks = -(-total // chunk)
 
     stacked = _stack(configs)
-    plan = make_plan(stacked, xt.shape[0], val is not None)
+    plan = make_plan(stacked, xt.shape[0], val is not None, model)
     check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
     mesh = Mesh(np.array(devices), ("members",))

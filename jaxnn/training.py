@@ -663,20 +663,34 @@ def _maybe_nonzero(x: ArrayLike) -> bool:
     return c is None or bool(np.any(c != 0))
 
 
-def make_plan(config: FitConfig, n_train: int, has_val: bool) -> Plan:
+def make_plan(config: FitConfig, n_train: int, has_val: bool, model: Any = None) -> Plan:
     """The static :class:`Plan` of ``config`` for ``n_train`` examples.
 
     A penalty or dropout whose strength is concretely zero (for every member of a
-    stacked config) is compiled out.
+    stacked config) is compiled out. A ``model`` with dropout layers of its own
+    (``model.own_dropout``, the adapters of :mod:`jaxnn.adapters`) gets a key in
+    every update, and its layers set the rates.
+
+    Raises:
+      ValueError: for ``FitConfig.dropout`` > 0 with such a model (two rates).
     """
     b = n_train if config.batch_size is None else min(config.batch_size, n_train)
     has_l1 = _maybe_nonzero(config.l1)
+    own = bool(getattr(model, "own_dropout", False))
+    rate = v.concrete(config.dropout)
+    if hasattr(model, "own_dropout") and rate is not None and np.any(rate != 0):
+        layers = (
+            "its own dropout layers set their rates, and jaxnn drives them with its per-update keys"
+            if own
+            else "it has no dropout layers, and jaxnn cannot add any to it"
+        )
+        raise ValueError(f"FitConfig.dropout must be 0 for {model!r}: {layers}.")
     return Plan(
         n_train=n_train,
         batch_size=b,
         n_batches=-(-n_train // b),
         has_val=has_val,
-        has_dropout=_maybe_nonzero(config.dropout),
+        has_dropout=own or _maybe_nonzero(config.dropout),
         has_l1_penalty=has_l1 and config.l1_mode == "penalty",
         has_l2=_maybe_nonzero(config.l2),
         l1_proximal=has_l1 and config.l1_mode == "proximal",
@@ -1249,7 +1263,7 @@ def fit(
 
         checkpoint_dir = check_directory(checkpoint_dir)
     model, (xt, yt), val = prepare_inputs(model, train, val, config)
-    plan = make_plan(config, xt.shape[0], val is not None)
+    plan = make_plan(config, xt.shape[0], val is not None, model)
     check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
     like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)

@@ -176,6 +176,13 @@ def _study_rows(name, fn):
     ]
 
 
+def _linen_dense():
+    """A one-layer Flax linen module (flax is imported only when a row needs it)."""
+    import flax.linen as nn
+
+    return nn.Dense(1)
+
+
 # --- the table ---------------------------------------------------------------------
 
 CASES: list[Case] = [
@@ -516,6 +523,17 @@ CASES: list[Case] = [
             Case(name, "shape", "logits", predict, (_BAD_OUTPUT, {}, X)),
         )
     ],
+    # Flax and Equinox adapters (checked before flax or equinox is used)
+    Case("from_nnx", "dtype", "model", jaxnn.adapters.from_nnx, (3,)),
+    Case("from_equinox", "dtype", "model", jaxnn.adapters.from_equinox, ("mlp",)),
+    Case("from_linen", "dtype", "module", jaxnn.adapters.from_linen, ("mlp", X)),
+    Case(
+        "from_linen",
+        "shape",
+        "example_x",
+        lambda x: jaxnn.adapters.from_linen(_linen_dense(), x),
+        (np.zeros(3, np.float32),),
+    ),
     # saving and loading (TMP_DIR: a fresh path; TMP_FILE: a file that is no save)
     Case("save", "dtype", "path", jaxnn.save, (3, PARAMS)),
     Case("save", "container", "path", jaxnn.save, (TMP_FILE, PARAMS), {"overwrite": True}),

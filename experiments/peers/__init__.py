@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 PEERS = {
     "jaxnn": "jaxnn_study",
+    "jaxnn_nnx": "jaxnn_nnx",
     "reference": "reference",
     "flax_nnx": "flax_nnx",
     "equinox": "equinox_ensemble",
