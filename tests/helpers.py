@@ -32,11 +32,20 @@ def _count_compile(event, duration_secs, **kwargs):
         _COMPILES[0] += 1
 
 
+def _count_cache_hit(event, **kwargs):
+    # a program read back from the persistent compilation cache (tests/conftest.py)
+    # is a program the call needed, as a compile is
+    if event == "/jax/compilation_cache/cache_hits":
+        _COMPILES[0] += 1
+
+
 jax.monitoring.register_event_duration_secs_listener(_count_compile)
+jax.monitoring.register_event_listener(_count_cache_hit)
 
 
 class count_compiles:  # a context manager, lower case like pytest.raises
-    """Counts XLA compilations (any program, eager ops included) inside the block.
+    """Counts XLA compilations (any program, eager ops included; a program read from
+    the persistent compilation cache counts as one) inside the block.
 
     >>> with count_compiles() as c:
     ...     pass

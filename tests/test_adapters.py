@@ -289,7 +289,7 @@ def differ(a, b):
 # jaxnn.fit = the library's own training loop
 
 
-@pytest.mark.parametrize("dropout", [False, True], ids=["plain", "dropout"])
+@pytest.mark.parametrize("dropout", [True], ids=["dropout"])  # without: a subset, same code
 @pytest.mark.parametrize("name", LIBS)
 def test_fit_equals_the_libraries_own_loop(name, dropout):
     # mini-batches in jaxnn's order (the last one partial: padded and weighted there),
