@@ -131,9 +131,40 @@ class LinenModel(Adapter):
         self.input_shape = input_shape
         self.input_dtype = input_dtype
         self.mode = mode  # None, ("deterministic", name) or ("train", name)
-        self.own_dropout = mode is not None
-        # a linen module's repr shows its attributes (sizes, rates, submodules)
-        self.fingerprint = _fingerprint(f"{module!r} {mode} {input_shape} {input_dtype}")
+        # the submodules an init calls (@nn.compact ones are not in the module's repr)
+        submodules = self._submodules()
+        has_dropout = any(isinstance(m, _require("flax.linen").Dropout) for m in submodules)
+        if has_dropout and mode is None:
+            raise ValueError(
+                f"from_linen: {_name(module)} has Dropout layers; pass deterministic='<name>' "
+                "(or train='<name>'), the __call__ argument that switches them off (on), so "
+                "that jaxnn turns them on in training and off to evaluate."
+            )
+        self.own_dropout = has_dropout
+        described = " ".join(repr(m) for m in submodules)
+        self.fingerprint = _fingerprint(
+            f"{module!r} {described} {mode} {input_shape} {input_dtype}"
+        )
+
+    def _submodules(self) -> list[Any]:
+        """Every module an (abstract) init calls, in order."""
+        nn = _require("flax.linen")
+        seen: list[Any] = []
+
+        def record(next_fun, args, kwargs, context):
+            seen.append(context.module)
+            return next_fun(*args, **kwargs)
+
+        key = jax.random.key(0)
+        x = jax.ShapeDtypeStruct(self.input_shape, self.input_dtype)
+        with nn.intercept_methods(record):
+            jax.eval_shape(
+                lambda x: self.module.init(
+                    {"params": key, "dropout": key}, x, **self._mode_kwargs(False)
+                ),
+                x,
+            )
+        return seen
 
     def _mode_kwargs(self, training: bool) -> dict[str, bool]:
         if self.mode is None:
@@ -247,6 +278,10 @@ class NNXModel(Adapter):
         self.own_dropout = any(
             isinstance(node, nnx.Dropout) for _, node in nnx.iter_graph(abstract)
         )
+        self.streams = sorted(
+            {node.tag for _, node in nnx.iter_graph(abstract) if isinstance(node, nnx.RngStream)}
+            - {"default"}
+        )
         self._instance_state = None
         # state other than params (rng streams, counters): none for most models
         self._rest_cache = abstract_rest if not jax.tree.leaves(abstract_rest) else None
@@ -288,7 +323,12 @@ class NNXModel(Adapter):
             model.eval()
         else:
             model.train()
-            nnx.reseed(model, default=check_key(key), dropout=key)
+            key = check_key(key)
+            # every rng stream of the module: "default" from the update's key, any
+            # other (e.g. "dropout") from fold_in(key, crc32(name)), so that layers
+            # on different streams draw independent masks
+            streams = {name: jax.random.fold_in(key, _crc(name)) for name in self.streams}
+            nnx.reseed(model, **streams, default=key)
         return model(x)
 
     def _rest(self) -> Any:
@@ -385,7 +425,8 @@ class EquinoxModel(Adapter):
         model = eqx.combine(params, self.static)
         if key is None:
             model = eqx.nn.inference_mode(model)
-            return model(x) if self.batched else jax.vmap(model)(x)
+            call = (lambda xi: model(xi, key=None)) if _takes_key(model) else model
+            return call(x) if self.batched else jax.vmap(call)(x)
         model = eqx.nn.inference_mode(model, value=False)
         key = check_key(key)
         if self.batched:
@@ -395,6 +436,23 @@ class EquinoxModel(Adapter):
 
     def __repr__(self) -> str:
         return f"EquinoxModel({self.name}, {self.fingerprint})"
+
+
+def _takes_key(model: Any) -> bool:
+    """Whether ``model(x, key=...)`` is accepted (Equinox's ``key`` convention)."""
+    import inspect
+
+    try:
+        params = inspect.signature(model).parameters
+    except (TypeError, ValueError):
+        return False
+    return "key" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _crc(name: str) -> int:
+    import zlib
+
+    return zlib.crc32(name.encode())
 
 
 def from_equinox(model: Any, *, batched: bool = False) -> EquinoxModel:

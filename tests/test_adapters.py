@@ -595,3 +595,70 @@ def test_a_missing_library_names_the_extra(monkeypatch, build, module):
     with pytest.raises(ImportError, match=r"pip install 'jaxnn\[models\]'") as info:
         build()
     assert module in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Second review: each a check that would have caught it
+
+
+def test_nnx_every_rng_stream_is_driven_by_jaxnns_keys():
+    nnx = pytest.importorskip("flax.nnx")
+
+    class TwoStreams(nnx.Module):
+        def __init__(self, rngs):
+            self.a = nnx.Dropout(0.5, rng_collection="drop", rngs=nnx.Rngs(drop=0))
+            self.b = nnx.Dropout(0.5, rngs=rngs)  # the default stream
+
+        def __call__(self, x):
+            return jnp.stack([self.a(x), self.b(x)])
+
+    net = jaxnn.adapters.from_nnx(TwoStreams)
+    x = jnp.ones((4, 64))
+    p = net.init(KEY)
+    one, two = net.apply(p, x, key=jax.random.key(1)), net.apply(p, x, key=jax.random.key(2))
+    assert not np.array_equal(raw(one[0]), raw(two[0]))  # a custom stream follows the key
+    assert not np.array_equal(raw(one[0]), raw(one[1]))  # two streams: independent masks
+
+
+def test_linen_dropout_needs_its_flag_and_the_fingerprint_sees_compact_layers():
+    nn = pytest.importorskip("flax.linen")
+
+    class Net(nn.Module):
+        rate: float = 0.1
+
+        @nn.compact
+        def __call__(self, x, deterministic: bool = True):
+            return nn.Dense(1)(nn.Dropout(0.1)(x, deterministic=deterministic))
+
+    class Compact(nn.Module):
+        @nn.compact
+        def __call__(self, x, deterministic: bool = True):
+            rate = 0.1 if x.shape[-1] == 2 else 0.9
+            return nn.Dense(1)(nn.Dropout(rate)(x, deterministic=deterministic))
+
+    with pytest.raises(ValueError, match="has Dropout layers; pass deterministic="):
+        jaxnn.adapters.from_linen(Net(), X[:1])
+    a = jaxnn.adapters.from_linen(Compact(), X[:1], deterministic="deterministic")
+    b = jaxnn.adapters.from_linen(
+        Compact(), np.zeros((1, 3), np.float32), deterministic="deterministic"
+    )
+    assert a.own_dropout and a.fingerprint != b.fingerprint
+
+
+def test_equinox_key_only_modules_evaluate():
+    eqx = pytest.importorskip("equinox")
+
+    class KeyOnly(eqx.Module):
+        lin: eqx.nn.Linear
+        drop: eqx.nn.Dropout
+
+        def __init__(self, key):
+            self.lin = eqx.nn.Linear(2, 1, key=key)
+            self.drop = eqx.nn.Dropout(0.2)
+
+        def __call__(self, x, *, key):  # key required, as many Equinox modules write it
+            return self.lin(self.drop(x, key=key))
+
+    net = jaxnn.adapters.from_equinox(KeyOnly)
+    p = net.init(KEY)
+    assert_bitwise(net.apply(p, X), net.apply(p, X))
