@@ -30,7 +30,9 @@ part of a compiled program's identity (it compares by identity): build it once a
 pass the same object to every fit, as with a built optax transformation. Its repr
 names the module and a fingerprint of its definition (layers, sizes, rates; an
 instance's values), the same in every process: a checkpoint, which records the
-model's repr, is resumed only by a fit of the same module.
+model's repr, is resumed only by a fit of the same module. The forward pass's code
+is not part of it: a module whose ``__call__`` changed but whose layers did not
+would resume the other's checkpoint (use a fresh directory after such a change).
 """
 
 from __future__ import annotations
@@ -260,7 +262,21 @@ class NNXModel(Adapter):
     def __init__(self, make: Callable[..., Any] | None, instance: Any):
         nnx = _require("flax.nnx")
         self.make = make
-        abstract = instance if instance is not None else nnx.eval_shape(lambda: make(nnx.Rngs(0)))
+        abstract = instance
+        if instance is None:
+            try:
+                abstract = nnx.eval_shape(lambda: make(nnx.Rngs(0)))
+            except TypeError as e:
+                raise TypeError(
+                    f"from_nnx: calling {_name(make)}(rngs) failed ({e}); pass a constructor "
+                    "that takes one nnx.Rngs, e.g. from_nnx(lambda rngs: MyModel(2, 32, "
+                    "rngs=rngs)), or an nnx.Module instance."
+                ) from e
+            if not isinstance(abstract, nnx.Module):
+                raise TypeError(
+                    f"from_nnx: {_name(make)}(rngs) returned {type(abstract).__name__}, "
+                    "not an nnx.Module."
+                )
         self.graphdef, _, abstract_rest = nnx.split(abstract, nnx.Param, ...)
         others = nnx.split(abstract, nnx.Param, nnx.RngState, ...)[3]
         kinds = sorted(
@@ -393,6 +409,12 @@ class EquinoxModel(Adapter):
         # one concrete init for the static part (eval_shape would leave shapes where
         # the static part needs values)
         template = instance if instance is not None else make(jax.random.key(0))
+        stateful = jax.tree.leaves(template, is_leaf=lambda n: isinstance(n, eqx.nn.StateIndex))
+        if any(isinstance(leaf, eqx.nn.StateIndex) for leaf in stateful):
+            raise ValueError(
+                "from_equinox: the module has stateful layers (eqx.nn.StateIndex, e.g. "
+                "BatchNorm); jaxnn trains params only (no batch statistics or other state)."
+            )
         _, self.static = eqx.partition(template, eqx.is_inexact_array)
         self.own_dropout = any(
             isinstance(leaf, eqx.nn.Dropout)

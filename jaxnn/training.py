@@ -1113,11 +1113,26 @@ def _logits_shape(model: Any, shape: tuple[int, ...], dtype: Any) -> jax.ShapeDt
 
 
 def check_model_output(model: Any, x: Array, y: Array, loss: str, name: str = "train") -> None:
-    """Trace ``model`` on ``x`` (no FLOPs) and check its logits suit ``loss`` and ``y``."""
+    """Trace ``model`` on ``x`` (no FLOPs) and check its logits suit ``loss`` and ``y``.
+
+    Raises:
+      TypeError / ValueError: naming ``name`` and x's shape when the model cannot be
+        applied to it (e.g. another number of input features), with the model's
+        own error; or when its logits do not fit ``loss``.
+    """
     try:
-        logits = _logits_shape(model, x.shape, x.dtype)
-    except TypeError:  # an unhashable model: trace it every time
-        logits = _logits_shape.__wrapped__(model, x.shape, x.dtype)
+        try:
+            hash(model)
+        except TypeError:  # an unhashable model: trace it every time
+            logits = _logits_shape.__wrapped__(model, x.shape, x.dtype)
+        else:
+            logits = _logits_shape(model, x.shape, x.dtype)
+    except Exception as e:
+        cls = TypeError if isinstance(e, TypeError) else ValueError
+        raise cls(
+            f"{name}: the model cannot be applied to x of shape {x.shape} (does it take "
+            f"{x.shape[1]} input features?): {type(e).__name__}: {e}"
+        ) from e
     n = x.shape[0]
     if loss == "binary":
         if logits.shape not in ((n,), (n, 1)):

@@ -15,6 +15,7 @@ once for the file.
 import functools
 import sys
 import types
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -662,3 +663,33 @@ def test_equinox_key_only_modules_evaluate():
     net = jaxnn.adapters.from_equinox(KeyOnly)
     p = net.init(KEY)
     assert_bitwise(net.apply(p, X), net.apply(p, X))
+
+
+def test_clear_errors_for_stateful_equinox_layers_bad_constructors_and_features():
+    eqx = pytest.importorskip("equinox")
+    nnx = pytest.importorskip("flax.nnx")
+
+    class WithNorm(eqx.Module):
+        lin: eqx.nn.Linear
+        norm: eqx.nn.BatchNorm
+
+        def __init__(self, key):
+            self.lin = eqx.nn.Linear(2, 1, key=key)
+            self.norm = eqx.nn.BatchNorm(1, axis_name="batch")
+
+        def __call__(self, x, state):
+            return self.norm(self.lin(x), state)
+
+    with pytest.raises(ValueError, match="stateful layers"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Equinox's own note on BatchNorm
+        jaxnn.adapters.from_equinox(WithNorm)
+
+    class Args(nnx.Module):
+        def __init__(self, din, rngs):
+            self.lin = nnx.Linear(din, 1, rngs=rngs)
+
+    with pytest.raises(TypeError, match=r"from_nnx: calling .*Args\(rngs\) failed.*lambda rngs"):
+        jaxnn.adapters.from_nnx(Args)
+    net = jaxnn.adapters.from_nnx(lambda rngs: Args(3, rngs))  # takes 3 features
+    with pytest.raises((TypeError, ValueError), match=r"train: the model cannot be applied to x"):
+        jaxnn.fit(KEY, net, (X, Y), config=jaxnn.FitConfig(epochs=2))
