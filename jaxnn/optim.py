@@ -101,25 +101,17 @@ of moving averages in [0, 1), non-negative epsilons and weight decay)."""
 
 
 def check_hyperparam_ranges(hyperparams: Mapping[str, Any], caller: str) -> None:
-    """Every concrete value (each element of a stacked one) of a hyperparameter
-    named in :data:`HYPERPARAM_RANGES` lies in its range.
+    """Each hyperparameter named in :data:`HYPERPARAM_RANGES` is a scalar in its range
+    (:func:`jaxnn._validation.check_scalar`).
 
     Raises:
       ValueError: naming the hyperparameter, its range and the value.
     """
-    import numpy as np
-
     for name, value in hyperparams.items():
-        if name not in HYPERPARAM_RANGES or isinstance(value, jax.core.Tracer):
-            continue
-        lo, hi, high_open = HYPERPARAM_RANGES[name]
-        val = np.asarray(value, np.float64)
-        bad = (val < lo) | ((val >= hi) if high_open else (val > hi))
-        if np.any(bad):
-            rng = f"[{lo}, {hi})" if high_open else f"[{lo}, {hi}]"
-            raise ValueError(
-                f"{caller}: FitConfig.hyperparams[{name!r}] must be in {rng}, got {value!r}."
-            )
+        if name in HYPERPARAM_RANGES:
+            lo, hi, high_open = HYPERPARAM_RANGES[name]
+            label = f"{caller}: FitConfig.hyperparams[{name!r}]"
+            check_scalar(label, value, lo, hi, high_open=high_open)
 
 
 def takes_momentum(factory: Callable[..., Any]) -> bool:

@@ -56,18 +56,17 @@ from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike, PRNGKey
 from jaxnn.models import as_model
 from jaxnn.optim import check_optimizer, factory_hyperparams, is_factory
-from jaxnn.resume import check_params, check_state, host_state, keys_as_data, resize_history
+from jaxnn.resume import check_params
 from jaxnn.training import (
     NUMERIC_FIELDS,
     STATIC_FIELDS,
     FitConfig,
     FitResult,
-    FitState,
     check_apply_takes_dropout,
-    check_monitor,
     check_optimizer_config,
     check_scalar_config,
     checkpoint_tag,
+    host_state_to_continue,
     init_state,
     loop_layout,
     make_plan,
@@ -846,25 +845,7 @@ def _start_state(state, like, lead, epochs, key, rst_idx, caller, monitor):
     """A study's state to continue, checked (structure, trained with ``key``, no
     more than ``epochs`` epochs run), its history resized to ``epochs``; on the host
     with one leading axis over the members and raw key data."""
-    if isinstance(state, StudyResult):
-        state = state.results
-    if isinstance(state, FitResult):
-        state = state.state
-    if not isinstance(state, FitState):
-        raise TypeError(
-            f"{caller}: state must be a StudyResult, its results or results.state (an "
-            f"earlier study's, to continue it), got {type(state).__name__}."
-        )
-    host = host_state(state)
-    if np.shape(host.epoch) != lead:
-        raise ValueError(
-            f"{caller}: state holds members of shape {np.shape(host.epoch)}; this study has "
-            f"{lead} (continue a study with the same configs and number of restarts)."
-        )
-    done = int(np.max(host.epoch))
-    host = host._replace(history=resize_history(host.history, epochs, done))
-    check_state(f"{caller}: state", host, jax.eval_shape(keys_as_data, like), lead)
-    check_monitor(caller, host.monitor, monitor)
+    host = host_state_to_continue(state, like, lead, epochs, caller, monitor)
     host = jax.tree.map(lambda a: np.asarray(a).reshape((-1, *np.shape(a)[len(lead) :])), host)
     if not np.array_equal(host.key, np.asarray(_member_roots_jit(key, rst_idx.astype(np.uint32)))):
         raise ValueError(

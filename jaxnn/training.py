@@ -1281,19 +1281,20 @@ def fit(
     plan = make_plan(config, xt.shape[0], val is not None, model)
     check_apply_takes_dropout(model, plan)
     statics = dict(model=model, plan=plan, optimizer=optimizer)
-    like = jax.eval_shape(lambda k: _init_jit(k, config=config, **statics), key)
     start = None  # what the fit starts from, for the checkpoint's fingerprint
     if params is not None:
-        params = check_params("params", params, like.params)
+        params = check_params("params", params, _state_like(key, config, statics).params)
         start = params
     if state is not None:
+        like = _state_like(key, config, statics)
         state = continue_state(state, key, config, like, "fit", monitored(config, plan))
         start = state
-    ckpt = None
+    tag = None
     if checkpoint_dir is not None:
         tag = checkpoint_tag(key, config, model, optimizer, (xt, yt), val, start)
-        ckpt = restore_resized(checkpoint_dir, tag, config, lambda c: _state_like(key, c, statics))
-        state = ckpt if ckpt is not None else state
+        like_for = lambda c: _state_like(key, c, statics)
+        restored = restore_resized(checkpoint_dir, tag, config, like_for)
+        state = state if restored is None else restored
 
     if state is not None and state.stopped:
         warnings.warn(
@@ -1313,7 +1314,6 @@ def fit(
     else:
         if state is None:
             state = _init_jit(key, config=config, params=params, **statics)
-        tag = checkpoint_tag(key, config, model, optimizer, (xt, yt), val, start)
         state = _run_chunked(
             state, config, (xt, yt), val, statics, progress, chunk_epochs, checkpoint_dir, tag
         )
@@ -1376,28 +1376,54 @@ def continue_state(
     Raises:
       TypeError / ValueError: naming ``state`` and what was expected.
     """
-    if isinstance(state, FitResult):
-        state = state.state
-    if not isinstance(state, FitState):
-        raise TypeError(
-            f"{caller}: state must be a jaxnn.FitState or FitResult (an earlier fit's, to "
-            f"continue it), got {type(state).__name__}."
-        )
-    host = host_state(state)
-    if np.ndim(host.epoch) != 0:
-        raise ValueError(
-            f"{caller}: state holds {np.shape(host.epoch)} members (a study's); continue one "
-            "member (study.member(c, r).state) or the whole study with restarts/sweep(state=...)."
-        )
-    host = host._replace(history=resize_history(host.history, config.epochs, int(host.epoch)))
-    check_state(f"{caller}: state", host, jax.eval_shape(keys_as_data, like))
-    check_monitor(caller, host.monitor, monitor)
+    host = host_state_to_continue(state, like, (), config.epochs, caller, monitor)
     if not np.array_equal(host.key, np.asarray(_train_root(key))):
         raise ValueError(
             f"{caller}: state was trained with another key: pass the key of the fit that "
             "produced it (for member r of a study: jax.random.fold_in(study_key, r))."
         )
     return place_state(host, key)
+
+
+def host_state_to_continue(
+    state: Any, like: FitState, lead: tuple[int, ...], epochs: int, caller: str, monitor: int
+) -> FitState:
+    """The checks :func:`continue_state` and a study's continuation share, on the host:
+    ``state`` (a :class:`FitState`, or what holds one: a :class:`FitResult`, a
+    study's ``StudyResult``) has members ``lead`` (``()`` for one fit), ``like``'s
+    structure per member, and the monitored loss ``monitor``; its history is
+    resized to ``epochs``. Returns it as NumPy arrays with raw key data.
+
+    Raises:
+      TypeError / ValueError: naming ``state`` and what was expected.
+    """
+    state = getattr(state, "results", state)  # a StudyResult
+    state = state.state if isinstance(state, FitResult) else state
+    if not isinstance(state, FitState):
+        held = "a jaxnn.FitState or FitResult"
+        if lead:
+            held = "a StudyResult, its results or results.state"
+        raise TypeError(
+            f"{caller}: state must be {held} (an earlier "
+            f"{'study' if lead else 'fit'}'s, to continue it), got {type(state).__name__}."
+        )
+    host = host_state(state)
+    if np.shape(host.epoch) != lead:
+        if not lead:
+            raise ValueError(
+                f"{caller}: state holds {np.shape(host.epoch)} members (a study's); continue "
+                "one member (study.member(c, r).state) or the whole study with "
+                "restarts/sweep(state=...)."
+            )
+        raise ValueError(
+            f"{caller}: state holds members of shape {np.shape(host.epoch)}; this study has "
+            f"{lead} (continue a study with the same configs and number of restarts)."
+        )
+    done = int(np.max(host.epoch))
+    host = host._replace(history=resize_history(host.history, epochs, done))
+    check_state(f"{caller}: state", host, jax.eval_shape(keys_as_data, like), lead)
+    check_monitor(caller, host.monitor, monitor)
+    return host
 
 
 def place_state(host: FitState, key: PRNGKey, sharding: Any = None, put: Any = None) -> FitState:

@@ -22,11 +22,7 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
-from experiments.peers import first_then_timed, w1_result
-from experiments.peers.jaxnn_study import final_losses
-from experiments.peers.workloads import W1_LR, W1_MOMENTUM, W1_SEED
+from experiments.peers.jaxnn_study import restarts_w1
 
 REQUIRES = ("flax", "optax")
 
@@ -41,24 +37,5 @@ def w1_model():
 
 
 def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
-    import jax
-    import jax.numpy as jnp
-
-    import jaxnn
-
-    x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
-    model = w1_model()
-    config = jaxnn.FitConfig(learning_rate=W1_LR, momentum=W1_MOMENTUM, epochs=epochs)
-
-    def run():
-        study = jaxnn.restarts(jax.random.key(W1_SEED), model, (x, y), config=config, n=n)
-        return jax.block_until_ready(study)
-
-    study, times = first_then_timed(run, warmup=warmup)
-    return w1_result(
-        **times,
-        final_losses=np.asarray(final_losses(model, study.results.params, x, y)),
-        timed_restarts=n,
-        note="flax_nnx's W1 nnx.Module via jaxnn.adapters.from_nnx, jaxnn.restarts over "
-        f"{min(n, len(jax.devices()))} host device(s)",
-    )
+    note = "flax_nnx's W1 nnx.Module via jaxnn.adapters.from_nnx, "
+    return restarts_w1(w1_model(), data, n, epochs, warmup, note)

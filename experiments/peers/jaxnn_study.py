@@ -44,13 +44,20 @@ def final_losses(model, params, x, y) -> np.ndarray:
 
 
 def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
+    import jaxnn
+
+    return restarts_w1(jaxnn.MLP(W1_SIZES, W1_ACTIVATION), data, n, epochs, warmup, "")
+
+
+def restarts_w1(model, data, n: int, epochs: int, warmup: bool, note: str) -> dict:
+    """W1 of ``model`` (any jaxnn model) by one :func:`jaxnn.restarts` call with this
+    peer's config; ``note`` goes before the device count in the result's note."""
     import jax
     import jax.numpy as jnp
 
     import jaxnn
 
     x, y = jnp.asarray(data["w1_x"]), jnp.asarray(data["w1_y"])
-    model = jaxnn.MLP(W1_SIZES, W1_ACTIVATION)
     config = jaxnn.FitConfig(learning_rate=W1_LR, momentum=W1_MOMENTUM, epochs=epochs)
 
     def run():
@@ -62,7 +69,7 @@ def w1(data, n: int, epochs: int, *, warmup: bool = True) -> dict:
         **times,
         final_losses=final_losses(model, study.results.params, x, y),
         timed_restarts=n,
-        note=f"jaxnn.restarts over {min(n, len(jax.devices()))} host device(s)",
+        note=f"{note}jaxnn.restarts over {min(n, len(jax.devices()))} host device(s)",
     )
 
 
