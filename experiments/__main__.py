@@ -110,15 +110,15 @@ def main(argv: list[str] | None = None) -> int:
             command=command,
         )
         if args.name == "fit":
-            from experiments.bench_fit import main as bench_fit
+            from experiments.bench.fit import main as bench_fit
 
             bench_fit(**kwargs)
         elif args.name == "distributed":
-            from experiments.bench_distributed import main as bench_distributed
+            from experiments.bench.distributed import main as bench_distributed
 
             bench_distributed(quick=args.quick, out=args.out, repeats=args.repeats)
         else:
-            from experiments.bench_restarts import main as bench_restarts
+            from experiments.bench.restarts import main as bench_restarts
 
             bench_restarts(ns=_ns(args, parser), **kwargs)
     return 0
@@ -138,8 +138,8 @@ def _ns(args, parser) -> list[int] | None:
 def _bench_peers(args, parser, argv: list[str]) -> int:
     """The peer comparison. Its workers set their own XLA flags, so this process
     does not split the CPU (no ``_host_devices``)."""
-    from experiments import bench_peers
-    from experiments.peers import PEERS
+    from experiments.bench import peer_comparison as bench_peers
+    from experiments.bench.peers import PEERS
 
     peers = None if args.peers is None else [p for p in args.peers.split(",") if p]
     workloads = [w for w in args.workloads.split(",") if w]

@@ -1,6 +1,6 @@
 """What every lesson experiment shares: claims, verdicts, outcomes and their files.
 
-A lesson module (``experiments/lessonNN_<topic>.py``) defines
+A lesson module (``experiments/lessons/lessonNN_<topic>.py``) defines
 
 * ``LESSON`` (its number), ``TITLE`` and ``SHOWS`` (the row of course/lessons.md);
 * ``run(key, out_dir, *, quick=False) -> Outcome``: trains what it needs with

@@ -32,7 +32,7 @@ LESSONS = (
 
 def available() -> list[str]:
     """Lesson names whose module exists (all of :data:`LESSONS` once written)."""
-    here = os.path.dirname(__file__)
+    here = os.path.join(os.path.dirname(__file__), "lessons")
     return [n for n in LESSONS if os.path.exists(os.path.join(here, f"{n}.py"))]
 
 
@@ -45,7 +45,7 @@ def load(name: str):
         match = [n for n in names if n == name or n.split("_", 1)[1] == name]
     if not match:
         raise SystemExit(f"unknown experiment {name!r}; `python -m experiments list` shows them")
-    return importlib.import_module(f"experiments.{match[0]}")
+    return importlib.import_module(f"experiments.lessons.{match[0]}")
 
 
 def run_one(name: str, *, seed: int = 0, out: str = "results", quick: bool = False) -> Outcome:

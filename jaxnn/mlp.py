@@ -53,7 +53,7 @@ def init_mlp(key: PRNGKey, sizes: Sequence[int], *, activation: str = "relu") ->
     [((2, 8), (8,)), ((8, 1), (1,))]
     """
     check_key(key, "init_mlp: key")
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes(sizes)
     if activation not in _INITIALIZERS:
         get_activation(activation)  # raises naming the valid ones
     init = _INITIALIZERS[activation]
@@ -124,7 +124,8 @@ def mlp_apply(
     return h.T.reshape((*lead, h.shape[0]))
 
 
-def _check_sizes(sizes: Sequence[int]) -> list[int]:
+def check_sizes(sizes: Sequence[int]) -> list[int]:
+    """``sizes`` as a list of positive ints, at least two of them (else a clear error)."""
     try:
         sizes = list(sizes)
     except TypeError:

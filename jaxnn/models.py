@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from jaxnn._typing import Array, ArrayLike, Params, PRNGKey
 from jaxnn._validation import check_key
 from jaxnn.activations import get_activation
-from jaxnn.mlp import _check_sizes, init_mlp, mlp_apply
+from jaxnn.mlp import check_sizes, init_mlp, mlp_apply
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ class MLP:
     activation: str = "relu"
 
     def __post_init__(self):
-        object.__setattr__(self, "sizes", tuple(_check_sizes(self.sizes)))
+        object.__setattr__(self, "sizes", tuple(check_sizes(self.sizes)))
         get_activation(self.activation)
 
     def init(self, key: PRNGKey) -> list[dict[str, Array]]:

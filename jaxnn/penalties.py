@@ -15,7 +15,8 @@ import numpy as np
 from jaxnn._typing import Array, Params
 
 
-def _key_name(entry: object) -> object:
+def path_key_name(entry: object) -> object:
+    """The name of a pytree path entry: a dict key or an attribute name (else None)."""
     for attr in ("key", "name"):  # DictKey.key, GetAttrKey.name
         if hasattr(entry, attr):
             return getattr(entry, attr)
@@ -33,7 +34,7 @@ def weight_leaves(params: Params) -> list[Array]:
     leaves = [
         leaf
         for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]
-        if path and _key_name(path[-1]) == "w"
+        if path and path_key_name(path[-1]) == "w"
     ]
     if not leaves:
         raise ValueError(

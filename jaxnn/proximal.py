@@ -38,7 +38,7 @@ from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike
 from jaxnn._validation import check_numeric, check_scalar
 from jaxnn.optim import check_learning_rate
-from jaxnn.penalties import _key_name
+from jaxnn.penalties import path_key_name
 
 
 class L1ProximalState(NamedTuple):
@@ -129,7 +129,7 @@ def l1_proximal(
         def prox(path, u, d, w):
             if has_momentum:
                 u = u + jnp.asarray(momentum, u.dtype) * d
-            if path and _key_name(path[-1]) == "w":
+            if path and path_key_name(path[-1]) == "w":
                 return soft_threshold(w + u, threshold) - w
             return u
 

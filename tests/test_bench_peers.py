@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import jaxnn
-from experiments import bench_loop
-from experiments import bench_peers as bp
 from experiments.__main__ import main as cli
-from experiments.peers import PEERS, reference
-from experiments.peers import workloads as wl
+from experiments.bench import loop as bench_loop
+from experiments.bench import peer_comparison as bp
+from experiments.bench.peers import PEERS, reference
+from experiments.bench.peers import workloads as wl
 
 
 def _w1_run(peer, n, seconds, *, epochs=10, timed=None, losses=(0.3, 0.2), r=0):
@@ -162,11 +162,11 @@ def test_report_has_every_peer_the_skips_and_computed_behind_lines():
     assert not any("torch_vmap" in line for line in behind)  # slower than jaxnn
     for line in behind:
         assert line in report
-    assert "experiments/peers/workloads.py" in report
+    assert "experiments/bench/peers/workloads.py" in report
 
 
 def test_worker_reads_requires_without_importing(tmp_path):
-    from experiments.peers.__main__ import _requires, unavailable
+    from experiments.bench.peers.__main__ import _requires, unavailable
 
     src = tmp_path / "peer.py"
     src.write_text("import not_a_real_package\nREQUIRES = ('numpy', 'not_a_real_package')\n")

@@ -3,7 +3,7 @@
     python -m experiments bench distributed [--quick] [--out results/bench]
 
 W1 (two moons n = 1024, 2-32-32-1 tanh, full-batch momentum 0.9, lr 0.1, 500
-epochs; see :mod:`experiments.peers.workloads`) at N = 128 restarts, run two ways
+epochs; see :mod:`experiments.bench.peers.workloads`) at N = 128 restarts, run two ways
 on this machine, alternately, ``REPEATS`` times each:
 
 * one process with two XLA host devices (``--xla_force_host_platform_device_count=2``);
@@ -45,7 +45,7 @@ def _worker(out: str, n: int, epochs: int) -> None:
     jax.devices()
     init_s = time.perf_counter() - t0
 
-    from experiments.peers import workloads as w
+    from experiments.bench.peers import workloads as w
 
     x, y = jaxnn.data.make_moons(jax.random.key(0), w.W1_N_POINTS, noise=0.2)
     x = jaxnn.data.standardize(x)
@@ -93,7 +93,7 @@ def _run(mode: str, n: int, epochs: int) -> dict:
     """One fresh run, ``"1x2"`` (one process, two devices) or ``"2x1"``; its timings."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
-        worker = [sys.executable, "-m", "experiments.bench_distributed", "--worker", out]
+        worker = [sys.executable, "-m", "experiments.bench.distributed", "--worker", out]
         worker += ["--n", str(n), "--epochs", str(epochs)]
         env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
         env["JAX_PLATFORMS"] = "cpu"
@@ -122,7 +122,7 @@ def _stats(values: list[float]) -> dict:
 
 
 def main(quick: bool = False, out: str = "results/bench", repeats: int | None = None) -> dict:
-    from experiments.peers import workloads as w
+    from experiments.bench.peers import workloads as w
 
     n, epochs = (8, 50) if quick else (N, w.W1_EPOCHS)
     repeats = (1 if quick else REPEATS) if repeats is None else repeats

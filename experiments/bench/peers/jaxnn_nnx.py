@@ -1,7 +1,7 @@
 """Peer ``jaxnn_nnx``: a Flax NNX model, as Flax users write it, trained by jaxnn.
 
 W1 is ``flax_nnx``'s W1 model unchanged (an ``nnx.Module`` of ``nnx.Linear`` layers,
-``glorot_normal`` kernels, zero biases, tanh; :func:`experiments.peers.flax_nnx._w1_model`)
+``glorot_normal`` kernels, zero biases, tanh; :func:`experiments.bench.peers.flax_nnx._w1_model`)
 wrapped once with :func:`jaxnn.adapters.from_nnx` and trained by one call of
 :func:`jaxnn.restarts` with the ``jaxnn`` peer's config
 (``FitConfig(learning_rate=W1_LR, momentum=W1_MOMENTUM, epochs=epochs)``: full batch,
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-from experiments.peers.jaxnn_study import restarts_w1
+from experiments.bench.peers.jaxnn_study import restarts_w1
 
 REQUIRES = ("flax", "optax")
 
@@ -31,7 +31,7 @@ REQUIRES = ("flax", "optax")
 def w1_model():
     """``from_nnx`` of ``flax_nnx``'s W1 constructor, built once (one compiled fit)."""
     import jaxnn.adapters
-    from experiments.peers.flax_nnx import _w1_model
+    from experiments.bench.peers.flax_nnx import _w1_model
 
     return jaxnn.adapters.from_nnx(_w1_model)
 

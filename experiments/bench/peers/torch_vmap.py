@@ -2,7 +2,7 @@
 
 W1 (the pattern of PyTorch's "Model ensembling" tutorial): ``n`` W1 models (restart
 ``i`` seeded with ``i``, the workload's Glorot-normal init, see
-:mod:`~experiments.peers.torch_common`) are stacked with
+:mod:`~experiments.bench.peers.torch_common`) are stacked with
 ``torch.func.stack_module_state`` into parameters with a leading ``n`` axis; one
 model moved to the ``meta`` device is the stateless skeleton for
 ``torch.func.functional_call``. Each epoch ``torch.func.vmap`` maps one model's mean
@@ -39,9 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from experiments.peers import w1_result
-from experiments.peers import workloads as wl
-from experiments.peers.torch_common import set_threads, timed, w1_model, w1_tensors
+from experiments.bench.peers import w1_result
+from experiments.bench.peers import workloads as wl
+from experiments.bench.peers.torch_common import set_threads, timed, w1_model, w1_tensors
 
 REQUIRES = ("torch",)
 WARMUP_EPOCHS = 25

@@ -9,14 +9,14 @@ cross-entropy, full-batch heavy-ball momentum 0.9, lr 0.1, 500 epochs, N restart
 
 * jaxnn, its default usage: ``jaxnn.restarts(key, jaxnn.MLP(W1_SIZES, "tanh"),
   (x, y), config=jaxnn.FitConfig(learning_rate=0.1, momentum=0.9, epochs=500), n=N)``
-  (peer ``jaxnn``, :mod:`experiments.peers.jaxnn_study`);
-* the bare loop (peer ``reference``, :mod:`experiments.peers.reference`): ``jax.jit``
+  (peer ``jaxnn``, :mod:`experiments.bench.peers.jaxnn_study`);
+* the bare loop (peer ``reference``, :mod:`experiments.bench.peers.reference`): ``jax.jit``
   of a ``jax.vmap`` over restarts (in groups of 8, ``lax.map`` over the groups) of a
   ``lax.scan`` over epochs of ``optax.sgd`` updates, split over the host devices with
   ``jax.shard_map`` when N divides by their count; it records nothing per epoch.
 
 Each run is its own process (one XLA host device per core, or ``--host-devices``),
-rounds interleaved; see :mod:`experiments.bench_loop` for the method and the table
+rounds interleaved; see :mod:`experiments.bench.loop` for the method and the table
 (restart-epochs per second, jaxnn / loop, first-call seconds, GFLOP/s as % of the
 f32 matmul peak). Writes ``restarts.json`` and ``restarts.md`` to ``--out``.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from experiments.peers import workloads as wl
+from experiments.bench.peers import workloads as wl
 
 QUICK_NS = (1, 4)
 
@@ -65,7 +65,7 @@ def main(
     command: str | None = None,
 ) -> dict:
     """Run the benchmark; returns the dict written to ``restarts.json``."""
-    from experiments import bench_loop
+    from experiments.bench import loop as bench_loop
 
     ns = tuple(ns or (QUICK_NS if quick else wl.W1_NS))
     return bench_loop.main(

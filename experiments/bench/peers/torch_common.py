@@ -1,7 +1,7 @@
-"""Code shared by the PyTorch peers (:mod:`~experiments.peers.torch_loop`,
-:mod:`~experiments.peers.torch_vmap`): threads, the workloads' init, models and data.
+"""Code shared by the PyTorch peers (:mod:`~experiments.bench.peers.torch_loop`,
+:mod:`~experiments.bench.peers.torch_vmap`): threads, the workloads' init, models and data.
 
-Init is the workloads' (see :mod:`experiments.peers.workloads`), written with
+Init is the workloads' (see :mod:`experiments.bench.peers.workloads`), written with
 ``torch.nn.init``: weights from a normal truncated at +-2 std
 (``trunc_normal_(w, std=s, a=-2 s, b=2 s)``), with ``s = sqrt(2 / (fan_in +
 fan_out)) / 0.8796...`` for W1 (Glorot-normal, as ``jax.nn.initializers.glorot_normal``)
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from experiments.peers import workloads as wl
+from experiments.bench.peers import workloads as wl
 
 THREADS_ENV = "JAXNN_BENCH_THREADS"
 DEFAULT_THREADS = 2

@@ -2,16 +2,16 @@
 
     python -m experiments bench [--quick] [--peers a,b] [--workloads w1,w2] [--repeats K]
 
-Workloads (:mod:`experiments.peers.workloads`): W1, a restart study (restart-epochs
+Workloads (:mod:`experiments.bench.peers.workloads`): W1, a restart study (restart-epochs
 per second); W2, one model with mini-batches, dropout and L2 (examples per second,
 test accuracy); W3, scale (the largest W1 study a peer trains within 60 s and
-8 GiB). Peers (:data:`experiments.peers.PEERS`): jaxnn, jaxnn training a Flax NNX
+8 GiB). Peers (:data:`experiments.bench.peers.PEERS`): jaxnn, jaxnn training a Flax NNX
 module (``jaxnn_nnx``: W1 and W3 only), the bare JAX + optax loop a user would
 write (``reference``: it records nothing per epoch, see
-:mod:`experiments.peers.reference`), Flax NNX, Equinox, PyTorch (a loop and
+:mod:`experiments.bench.peers.reference`), Flax NNX, Equinox, PyTorch (a loop and
 ``torch.func.vmap``) and scikit-learn.
 
-Every run is its own process (``python -m experiments.peers``), so no library's
+Every run is its own process (``python -m experiments.bench.peers``), so no library's
 threads, allocator or caches touch another's numbers. W1 and W2 run in rounds,
 the peer order rotated each round (interleaved, so that a slow drift of the machine
 is spread over every peer); reported are medians with min-max over rounds. W3 starts
@@ -37,8 +37,8 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 
-from experiments.peers import MODULES, PEERS
-from experiments.peers import workloads as wl
+from experiments.bench.peers import MODULES, PEERS
+from experiments.bench.peers import workloads as wl
 
 WORKLOADS = ("w1", "w2", "w3")
 REPEATS = 3
@@ -80,7 +80,7 @@ def run_worker(
     RESULT dict or None), ``reason``, ``wall_s``, ``polled_peak_rss_bytes`` and
     ``killed`` ("time", "memory" or None).
     """
-    cmd = [sys.executable, "-m", "experiments.peers", peer, workload, "--data", data]
+    cmd = [sys.executable, "-m", "experiments.bench.peers", peer, workload, "--data", data]
     cmd += ["--n", str(n), "--epochs", str(epochs), "--threads", str(threads)]
     cmd += ["--module", MODULES[peer]]
     env = dict(os.environ)
@@ -147,7 +147,7 @@ def measure_peak_gflops(threads: int, quick: bool) -> float | None:
     """This machine's f32 matmul GFLOP/s (JAX, ``threads`` host devices), in a subprocess."""
     size, repeats = (1024, 3) if quick else (2048, 5)
     code = (
-        "from experiments.bench_restarts import matmul_peak_gflops; "
+        "from experiments.bench.restarts import matmul_peak_gflops; "
         f"print('PEAK', matmul_peak_gflops({size}, {repeats}))"
     )
     env = dict(os.environ)
@@ -575,7 +575,7 @@ def render_report(results: dict) -> str:
         'rotated each round; medians with min–max over rounds. "vs jaxnn" is the peer\'s '
         "rate over jaxnn's (above 1: the peer is faster).",
         "",
-        "Workloads (stated in full in `experiments/peers/workloads.py`):",
+        "Workloads (stated in full in `experiments/bench/peers/workloads.py`):",
         "",
         f"- W1, a restart study: N restarts of a 2-32-32-1 tanh MLP on two moons "
         f"({s['w1_points']} points), full-batch momentum, {s['w1_epochs']} epochs; "
@@ -628,7 +628,7 @@ def main(
 
     Args:
       quick: small sizes (a smoke run, seconds per process).
-      peers: peer names (default: all of :data:`experiments.peers.PEERS`).
+      peers: peer names (default: all of :data:`experiments.bench.peers.PEERS`).
       workloads: any of ``"w1", "w2", "w3"``.
       repeats: rounds of W1 and W2 (default 3; 1 with ``quick``).
       threads: cores per worker (default: all).
@@ -664,7 +664,7 @@ def main(
         "flops_per_restart_epoch": wl.w1_flops_per_restart_epoch(w1_points),
     }
 
-    from experiments.peers.__main__ import unavailable
+    from experiments.bench.peers.__main__ import unavailable
 
     skipped = {}
     for p in peers:

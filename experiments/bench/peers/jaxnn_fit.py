@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.peers import first_then_timed, w1_result
-from experiments.peers.jaxnn_study import final_losses
-from experiments.peers.jaxnn_study import w2 as w2
-from experiments.peers.workloads import (
+from experiments.bench.peers import first_then_timed, w1_result
+from experiments.bench.peers.jaxnn_study import final_losses
+from experiments.bench.peers.jaxnn_study import w2 as w2
+from experiments.bench.peers.workloads import (
     W1_ACTIVATION,
     W1_LR,
     W1_MOMENTUM,

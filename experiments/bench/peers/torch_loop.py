@@ -2,7 +2,7 @@
 
 W1: a Python loop over restarts; restart ``i`` is ``nn.Sequential(Linear(2, 32), Tanh,
 Linear(32, 32), Tanh, Linear(32, 1))`` with the workload's Glorot-normal init from
-``torch.Generator().manual_seed(i)`` (see :mod:`~experiments.peers.torch_common`),
+``torch.Generator().manual_seed(i)`` (see :mod:`~experiments.bench.peers.torch_common`),
 trained for ``epochs`` full-batch steps of ``zero_grad(set_to_none=True)``, forward,
 ``F.binary_cross_entropy_with_logits`` (mean), ``backward``, ``step`` with
 ``torch.optim.SGD(lr=0.1, momentum=0.9)`` (no dampening, no Nesterov: ``v <- 0.9 v + g;
@@ -36,9 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from experiments.peers import w1_result, w2_result
-from experiments.peers import workloads as wl
-from experiments.peers.torch_common import (
+from experiments.bench.peers import w1_result, w2_result
+from experiments.bench.peers import workloads as wl
+from experiments.bench.peers.torch_common import (
     set_threads,
     timed,
     w1_model,

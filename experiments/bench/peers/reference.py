@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.peers import first_then_timed, w1_result, w2_result
-from experiments.peers.workloads import (
+from experiments.bench.peers import first_then_timed, w1_result, w2_result
+from experiments.bench.peers.workloads import (
     W1_LR,
     W1_MOMENTUM,
     W1_SEED,

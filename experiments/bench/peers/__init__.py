@@ -1,10 +1,10 @@
 """Peers for the comparison benchmark (``python -m experiments bench``): the same
 workloads written the way each library documents, one module per peer.
 
-Each peer runs in its own process (``python -m experiments.peers PEER WORKLOAD``),
+Each peer runs in its own process (``python -m experiments.bench.peers PEER WORKLOAD``),
 so threads, allocators and compile caches of one library never touch another's
-numbers. The driver (:mod:`experiments.bench_peers`) writes the data once
-(:func:`experiments.peers.workloads.write_data`) and every peer reads the same
+numbers. The driver (:mod:`experiments.bench.peer_comparison`) writes the data once
+(:func:`experiments.bench.peers.workloads.write_data`) and every peer reads the same
 arrays, as NumPy, from that file.
 
 A peer module defines:
@@ -12,7 +12,7 @@ A peer module defines:
 * ``REQUIRES``: the import names it needs (a peer whose imports fail is skipped
   with a message, never failed);
 * ``w1(data, n, epochs, *, warmup=True) -> dict``: train ``n`` restarts of the W1
-  model (see :mod:`experiments.peers.workloads`) for ``epochs`` epochs, twice in
+  model (see :mod:`experiments.bench.peers.workloads`) for ``epochs`` epochs, twice in
   the same process (warm-up, then timed), and return a :func:`w1_result`. With
   ``warmup=False`` (W3) train once; ``seconds`` then includes compilation and
   ``warmup_s`` is 0. The final losses come from the final params, computed after
@@ -21,7 +21,7 @@ A peer module defines:
   W2 leave it out): train the W2 model once as warm-up, once timed, and return a
   :func:`w2_result`.
 
-``data`` is the dict of :func:`experiments.peers.workloads.load_data`.
+``data`` is the dict of :func:`experiments.bench.peers.workloads.load_data`.
 
 Threads: every peer process is limited to the machine's cores (``--threads``,
 default all); torch gets ``torch.set_num_threads``, XLA the same host devices as
@@ -46,14 +46,14 @@ PEERS = {
     "torch_vmap": "torch_vmap",
     "sklearn": "sklearn_mlp",
 }
-"""Peer name -> module ``experiments.peers.<module>``, in report order (module names
+"""Peer name -> module ``experiments.bench.peers.<module>``, in report order (module names
 differ from the libraries' own so that no import is shadowed)."""
 
 VARIANTS = {"jaxnn_fit": "jaxnn_fit"}
 """Peers that only the narrower benchmarks run (``bench fit``), not the comparison."""
 
 MODULES = {**PEERS, **VARIANTS}
-"""Every peer a worker can run: name -> module under :mod:`experiments.peers`."""
+"""Every peer a worker can run: name -> module under :mod:`experiments.bench.peers`."""
 
 
 def w1_result(

@@ -40,8 +40,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.peers import first_then_timed, w1_result, w2_result
-from experiments.peers import workloads as wl
+from experiments.bench.peers import first_then_timed, w1_result, w2_result
+from experiments.bench.peers import workloads as wl
 
 REQUIRES = ("equinox", "optax")
 

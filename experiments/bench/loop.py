@@ -1,23 +1,23 @@
 """jaxnn's default usage against the bare loop a user would write: the driver of
 ``python -m experiments bench restarts`` and ``bench fit``.
 
-The bare loop is the ``reference`` peer (:mod:`experiments.peers.reference`): a
+The bare loop is the ``reference`` peer (:mod:`experiments.bench.peers.reference`): a
 ``jax.jit`` of ``lax.scan`` loops over optax updates that records nothing per epoch
 and returns the final params. jaxnn runs as its README shows, with its defaults
 (peer ``jaxnn``: ``jaxnn.restarts``; peer ``jaxnn_fit``: ``jaxnn.fit``). Both train
 the same data, init, keys and update rule, so they reach the same final losses.
 
-Method, the peer comparison's (:mod:`experiments.bench_peers`): every run is its own
-worker process (``python -m experiments.peers``) with one XLA host device per core;
+Method, the peer comparison's (:mod:`experiments.bench.peer_comparison`): every run is its own
+worker process (``python -m experiments.bench.peers``) with one XLA host device per core;
 ``rounds`` rounds, each over every case and both programs, the order of the two
 rotated each round; reported are medians with min-max over rounds. The ratio
 jaxnn / loop is taken per round (the two runs of a round were interleaved) and is
 reported as its median and min-max. The first call is the wall time of a worker's
 first call (tracing, compilation and one run, in a fresh process), reported apart
 from the timed call. W1's GFLOP/s count ``6 n W`` FLOPs per restart-epoch
-(:func:`experiments.peers.workloads.w1_flops_per_restart_epoch`), as a share of an
+(:func:`experiments.bench.peers.workloads.w1_flops_per_restart_epoch`), as a share of an
 f32 matmul peak measured in the same run, in its own process
-(:func:`experiments.bench_restarts.matmul_peak_gflops`).
+(:func:`experiments.bench.restarts.matmul_peak_gflops`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import os
 import tempfile
 from collections.abc import Sequence
 
-from experiments import bench_peers as bp
-from experiments.peers import workloads as wl
+from experiments.bench import peer_comparison as bp
+from experiments.bench.peers import workloads as wl
 
 LOOP = "reference"  # the peer that is the bare loop
 
@@ -102,7 +102,7 @@ def summarize(
 
 
 def _med(s: dict, fmt: str | None = None) -> str:
-    """``median [min–max]``: rates as :func:`bench_peers._num`, else ``fmt``."""
+    """``median [min–max]``: rates formatted as the peer comparison does, else ``fmt``."""
     if s["median"] is None:
         return "–"
     f = bp._num if fmt is None else (lambda v: format(v, fmt))

@@ -48,8 +48,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from experiments.peers import w1_result, w2_result
-from experiments.peers import workloads as wl
+from experiments.bench.peers import w1_result, w2_result
+from experiments.bench.peers import workloads as wl
 
 REQUIRES = ("sklearn",)
 MAX_TIMED_RESTARTS = 16

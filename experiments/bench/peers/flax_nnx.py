@@ -42,8 +42,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from experiments.peers import first_then_timed, w1_result, w2_result
-from experiments.peers import workloads as wl
+from experiments.bench.peers import first_then_timed, w1_result, w2_result
+from experiments.bench.peers import workloads as wl
 
 REQUIRES = ("flax", "optax")
 

@@ -3,11 +3,11 @@
     python -m experiments bench fit [--rounds 3] [--quick] [--host-devices K]
                                     [--out results/bench]
 
-Two workloads (:mod:`experiments.peers.workloads`), each trained by:
+Two workloads (:mod:`experiments.bench.peers.workloads`), each trained by:
 
-* jaxnn, its default usage (peer ``jaxnn_fit``, :mod:`experiments.peers.jaxnn_fit`):
+* jaxnn, its default usage (peer ``jaxnn_fit``, :mod:`experiments.bench.peers.jaxnn_fit`):
   ``jaxnn.fit(key, model, (x, y), config=config)``;
-* the bare loop (peer ``reference``, :mod:`experiments.peers.reference`), which
+* the bare loop (peer ``reference``, :mod:`experiments.bench.peers.reference`), which
   records nothing per epoch.
 
 W2: digits, MLP 64-128-10 relu, dropout 0.2, L2 1e-4, batch 32 reshuffled each epoch
@@ -17,7 +17,7 @@ from a Python loop over the epochs. W1 at N = 1: two moons, MLP 2-32-32-1 tanh,
 full batch, momentum 0.9, lr 0.1, 500 epochs; the bare loop is a ``lax.scan`` over
 epochs in one ``jax.jit``.
 
-Each run is its own process, rounds interleaved; see :mod:`experiments.bench_loop`
+Each run is its own process, rounds interleaved; see :mod:`experiments.bench.loop`
 for the method and the table (examples or restart-epochs per second, jaxnn / loop,
 first-call seconds, W1's GFLOP/s as % of the f32 matmul peak). Writes ``fit.json``
 and ``fit.md`` to ``--out``.
@@ -37,7 +37,7 @@ def main(
     command: str | None = None,
 ) -> dict:
     """Run the benchmark; returns the dict written to ``fit.json``."""
-    from experiments import bench_loop
+    from experiments.bench import loop as bench_loop
 
     return bench_loop.main(
         "fit",

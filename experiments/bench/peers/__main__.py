@@ -1,6 +1,6 @@
 """One peer, one workload, one process: the worker of ``python -m experiments bench``.
 
-    python -m experiments.peers PEER {w1,w2,w3} --data PATH [--n N] [--epochs E]
+    python -m experiments.bench.peers PEER {w1,w2,w3} --data PATH [--n N] [--epochs E]
                                 [--threads T] [--module MODULE]
 
 Prints ``SKIP <peer>: <why>`` (exit 0, no result) when the peer cannot run here
@@ -9,8 +9,8 @@ ends with one line ``RESULT <json>``: the peer's result dict plus ``peer``,
 ``workload``, ``n``, ``epochs``, ``threads``, ``process_s`` (the whole process,
 imports included), ``peak_rss_bytes`` (``VmHWM``) and ``ru_maxrss_bytes``. ``w3`` is
 ``w1`` without the warm-up run.
-``--module`` names the module under :mod:`experiments.peers` (default: the peer's
-entry in :data:`experiments.peers.MODULES`).
+``--module`` names the module under :mod:`experiments.bench.peers` (default: the peer's
+entry in :data:`experiments.bench.peers.MODULES`).
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ def _requires(origin: str) -> tuple[str, ...] | None:
 
 
 def unavailable(module: str) -> str | None:
-    """Why ``experiments.peers.<module>`` cannot run in this environment, or None.
+    """Why ``experiments.bench.peers.<module>`` cannot run in this environment, or None.
 
     Imports nothing of the peer: its module must exist and every package of its
     ``REQUIRES`` must be installed.
     """
-    full = f"experiments.peers.{module}"
+    full = f"experiments.bench.peers.{module}"
     try:
         spec = importlib.util.find_spec(full)
     except (ImportError, ValueError):
@@ -81,14 +81,14 @@ def _peak_rss_bytes() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.peers", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench.peers", description=__doc__)
     parser.add_argument("peer")
     parser.add_argument("workload", choices=["w1", "w2", "w3"])
     parser.add_argument("--data", required=True, help=".npz of workloads.write_data")
     parser.add_argument("--n", type=int, default=1, help="restarts (w1, w3)")
     parser.add_argument("--epochs", type=int, default=None, help="default: the workload's")
     parser.add_argument("--threads", type=int, default=0, help="cores to use (default: all)")
-    parser.add_argument("--module", default=None, help="module under experiments.peers")
+    parser.add_argument("--module", default=None, help="module under experiments.bench.peers")
     args = parser.parse_args(argv)
 
     threads = args.threads or os.cpu_count() or 1
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["XLA_FLAGS"] = " ".join(flags)
     os.environ["JAXNN_BENCH_THREADS"] = str(threads)
 
-    from experiments.peers import MODULES
+    from experiments.bench.peers import MODULES
 
     module = args.module or MODULES.get(args.peer)
     if module is None:
@@ -113,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SKIP {args.peer}: {why}", flush=True)
         return 0
     try:
-        mod = importlib.import_module(f"experiments.peers.{module}")
+        mod = importlib.import_module(f"experiments.bench.peers.{module}")
     except ModuleNotFoundError as e:  # an import REQUIRES did not name
         print(f"SKIP {args.peer}: {e.name} is not installed ({INSTALL})", flush=True)
         return 0
 
-    from experiments.peers import workloads
-    from experiments.peers.workloads import load_data
+    from experiments.bench.peers import workloads
+    from experiments.bench.peers.workloads import load_data
 
     data = load_data(args.data)
     if args.workload == "w2":
