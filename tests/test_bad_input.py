@@ -534,6 +534,17 @@ CASES: list[Case] = [
         lambda x: jaxnn.adapters.from_linen(_linen_dense(), x),
         (np.zeros(3, np.float32),),
     ),
+    # several processes (values checked before JAX's distributed runtime starts)
+    Case("initialize", "range", "num_processes", jaxnn.distributed.initialize, (None, 0)),
+    Case("initialize", "range", "process_id", jaxnn.distributed.initialize, (None, 2, 2)),
+    Case(
+        "initialize",
+        "range",
+        "heartbeat_timeout",
+        jaxnn.distributed.initialize,
+        kwargs={"heartbeat_timeout": 0},
+    ),
+    Case("launch_local", "range", "num_processes", jaxnn.distributed.launch_local, (["true"], 0)),
     # saving and loading (TMP_DIR: a fresh path; TMP_FILE: a file that is no save)
     Case("save", "dtype", "path", jaxnn.save, (3, PARAMS)),
     Case("save", "container", "path", jaxnn.save, (TMP_FILE, PARAMS), {"overwrite": True}),

@@ -182,6 +182,57 @@ def test_free_port_is_bindable_on_loopback():
         s.bind(("127.0.0.1", port))
 
 
+def _launcher(*words):
+    """``python -W error -m jaxnn.distributed WORDS`` in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "jaxnn.distributed", *words],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_the_launcher_runs_as_a_module_without_a_runpy_warning():
+    """``python -m jaxnn.distributed`` runs the package's ``__main__``, which ``import
+    jaxnn`` has not imported (runpy warns about a module that it has, and ``-W
+    error`` turns that warning into a traceback)."""
+    done = _launcher("--help")
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning" not in done.stderr and "Traceback" not in done.stderr
+    assert "--local-processes K" in done.stdout
+    done = _launcher("--local-processes", "2", "--", sys.executable, "-c", "print('hi')")
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning" not in done.stderr
+    assert sorted(done.stdout.splitlines()) == ["[p0] hi", "[p1] hi"]
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--local-processes", "0", "--", "true"], "argument --local-processes: expected a whole"),
+        (["--local-processes", "x", "--", "true"], "argument --local-processes: expected a whole"),
+        (["--local-processes", "1", "--devices-per-process", "0", "--", "true"], "expected a"),
+        (["--local-processes", "2"], "give the program to run"),
+        (["--local-processes", "2", "--", "no-such-program-jaxnn"], "cannot start"),
+    ],
+)
+def test_the_launcher_rejects_bad_arguments_in_one_line(words, message):
+    done = _launcher(*words)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("python -m jaxnn.distributed: error: ") and message in last, last
+
+
+def test_the_api_is_the_packages():
+    import jaxnn
+
+    assert jaxnn.distributed is distributed
+    for name in ("initialize", "launch_local", "free_port", "main", "ENV_NUM_PROCESSES"):
+        assert hasattr(jaxnn.distributed, name), name
+
+
 # --- two processes on 127.0.0.1 ---------------------------------------------------
 
 

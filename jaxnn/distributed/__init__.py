@@ -245,21 +245,21 @@ def launch_local(
     base[ENV_NUM_PROCESSES] = str(num_processes)
     base["PYTHONUNBUFFERED"] = "1"
     procs, pumps = [], []
-    for i in range(num_processes):
-        p = subprocess.Popen(
-            list(command),
-            env={**base, ENV_PROCESS_ID: str(i)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-        t = threading.Thread(target=_pump, args=(p.stdout, f"[p{i}] ", out), daemon=True)
-        t.start()
-        procs.append(p)
-        pumps.append(t)
     first_failure, deadline = None, None
-    try:
+    try:  # the processes already started are stopped if one cannot be
+        for i in range(num_processes):
+            p = subprocess.Popen(
+                list(command),
+                env={**base, ENV_PROCESS_ID: str(i)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+            t = threading.Thread(target=_pump, args=(p.stdout, f"[p{i}] ", out), daemon=True)
+            t.start()
+            procs.append(p)
+            pumps.append(t)
         while True:
             codes = [p.poll() for p in procs]
             if first_failure is None:
@@ -295,21 +295,61 @@ def launch_local(
     return 0 if all(c == 0 for c in codes) else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m jaxnn.distributed --local-processes K [--devices-per-process D]
-    -- PROGRAM ARGS...``: :func:`launch_local` from the shell."""
+def _at_least_one(text: str) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m jaxnn.distributed", description=main.__doc__)
-    parser.add_argument("--local-processes", type=int, required=True)
-    parser.add_argument("--devices-per-process", type=int, default=None)
-    parser.add_argument("command", nargs=argparse.REMAINDER)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jaxnn.distributed --local-processes K [--devices-per-process D]
+    -- PROGRAM ARGS...``: :func:`launch_local` from the shell (run by this package's
+    ``__main__``, so that ``python -m`` does not execute a module ``jaxnn`` has
+    already imported)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxnn.distributed",
+        usage="%(prog)s --local-processes K [--devices-per-process D] -- PROGRAM [ARGS ...]",
+        description="Run PROGRAM as K processes of one JAX program on this machine "
+        "(jaxnn.distributed.launch_local): the coordinator listens on 127.0.0.1 at a free "
+        "port, each process finds its settings in its environment (what "
+        "jaxnn.distributed.initialize reads), and its output lines are prefixed [pI]. "
+        "The exit status is process 0's.",
+    )
+    parser.add_argument(
+        "--local-processes",
+        metavar="K",
+        type=_at_least_one,
+        required=True,
+        help="processes to start on 127.0.0.1 (required)",
+    )
+    parser.add_argument(
+        "--devices-per-process",
+        metavar="D",
+        type=_at_least_one,
+        default=None,
+        help="XLA CPU devices per process (default: XLA_FLAGS left as it is)",
+    )
+    parser.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- PROGRAM [ARGS ...]",
+        help="the program to run in every process, e.g. -- python my_study.py",
+    )
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the program to run, e.g. -- python my_study.py")
-    return launch_local(command, args.local_processes, devices_per_process=args.devices_per_process)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        return launch_local(
+            command, args.local_processes, devices_per_process=args.devices_per_process
+        )
+    except OSError as e:  # the program cannot be started (not found, not executable)
+        parser.error(f"cannot start {command[0]!r}: {e.strerror or e}")
