@@ -21,18 +21,98 @@ def _host_devices(count: int | None) -> None:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in ``--help`` (unless its help states it), descriptions
+    kept as written."""
+
+    def _get_help_string(self, action):
+        if "default:" in (action.help or "") or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _devices(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of devices >= 1 (or 0: one per core), got {value}"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 4294967296), got {value}")
+    return value
+
+
+COMMANDS = """commands:
+  list       the 16 lessons (and these commands)
+  run        reproduce lessons into results/report.md (make run: all of them, 20 seeds)
+  demo       a short tour of the course, trained for real (a minute)
+  restarts   a restart study on one of the course's data sets (lesson 12)
+  bench      benchmarks: jaxnn against a bare JAX loop and against other libraries
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments", description=__doc__, epilog=COMMANDS, formatter_class=_Help
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the lesson experiments")
-    run = sub.add_parser("run", help="run lesson experiments and write results/report.md")
-    run.add_argument("names", nargs="+", help="lesson names or numbers, or 'all'")
-    run.add_argument("--quick", action="store_true", help="small sizes (seconds each)")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--out", default="results")
-    demo = sub.add_parser("demo", help="a short tour of the course, trained for real")
-    demo.add_argument("--seed", type=int, default=0)
-    bench = sub.add_parser("bench", help="benchmarks (printed and saved as JSON)")
+    sub.add_parser("list", help="list the lessons and the commands", formatter_class=_Help)
+    run = sub.add_parser(
+        "run",
+        help="run lesson experiments and write results/report.md",
+        description="Run lessons at several seeds and (re)write their sections of\n"
+        "OUT/report.md; the sections of lessons not run are kept from earlier runs.",
+        formatter_class=_Help,
+    )
+    run.add_argument(
+        "names",
+        nargs="+",
+        help="'all', or lessons by number (7, 07, lesson7) or name (gd_vs_perceptron)",
+    )
+    run.add_argument("--quick", action="store_true", help="small sizes (seconds per lesson)")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=None,
+        help="run seeds 0..K-1; a claim holds at 19 of 20 seeds, all of fewer "
+        "(default: 20, or 3 with --quick)",
+    )
+    seeds.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="run this one seed only: its numbers as in a multi-seed run (default: seeds 0..K-1)",
+    )
+    run.add_argument("--out", default="results", help="output folder")
+    demo = sub.add_parser(
+        "demo", help="a short tour of the course, trained for real", formatter_class=_Help
+    )
+    demo.add_argument("--seed", type=_seed, default=0)
+    bench = sub.add_parser(
+        "bench", help="benchmarks (printed and saved as JSON)", formatter_class=_Help
+    )
     bench.add_argument(
         "name",
         nargs="?",
@@ -44,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.add_argument(
         "--host-devices",
-        type=int,
+        type=_devices,
         default=0,
         help="fit, restarts: XLA CPU devices per worker process (default: one per core)",
     )
@@ -65,13 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="restarts and the peer comparison's W1: the numbers of restarts, e.g. 1,16,128",
     )
-    rs = sub.add_parser("restarts", help="a restart study on a course data set (lesson 12)")
+    rs = sub.add_parser(
+        "restarts", help="a restart study on a course data set (lesson 12)", formatter_class=_Help
+    )
     from experiments import restarts as restarts_mod
 
     restarts_mod.add_arguments(rs)
     rs.add_argument(
         "--host-devices",
-        type=int,
+        type=_devices,
         default=0,
         help="split the CPU into this many XLA devices (default: one per core)",
     )
@@ -81,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in registry.available():
             module = registry.load(name)
-            print(f"{name:34} {module.TITLE}")
+            print(f"{int(name[6:8]):2d}  {name:30} {module.TITLE}")
+        print()
+        print(COMMANDS.rstrip())
     elif args.command == "run":
-        return _run(args)
+        return _run(args, parser)
     elif args.command == "demo":
         from experiments.demo import main as demo_main
 
@@ -162,30 +246,82 @@ def _bench_peers(args, parser, argv: list[str]) -> int:
     return 0
 
 
-def _run(args) -> int:
-    from tqdm.auto import tqdm
-
+def _run(args, parser) -> int:
     from experiments import registry, report
 
-    names = registry.available() if args.names == ["all"] else args.names
-    outcomes = []
-    with tqdm(names, desc="experiments", unit="lesson") as bar:
-        for name in bar:
-            bar.set_postfix_str(name)
-            o = registry.run_one(name, seed=args.seed, out=args.out, quick=args.quick)
-            outcomes.append(o)
-            held = sum(c.holds for c in o.claims)
-            tqdm.write(
-                f"lesson {o.lesson:2d} {o.title}: {held}/{len(o.claims)} claims hold "
-                f"({o.seconds:.1f} s)"
+    try:
+        names = (
+            registry.available()
+            if [n.lower() for n in args.names] == ["all"]
+            else list(dict.fromkeys(registry.resolve(n) for n in args.names))
+        )
+    except ValueError as e:
+        parser.error(str(e))
+    if args.seed is not None:
+        seeds = [args.seed]
+    else:
+        seeds = list(range(args.seeds or (3 if args.quick else registry.SEEDS)))
+    log = _Log(total=len(names) * len(seeds))
+    for name in names:
+        module = registry.load(name)
+        log.status(f"lesson {module.LESSON}: {module.TITLE}")
+
+        def on_seed(seed, o, module=module):
+            log.step(
+                f"lesson {module.LESSON}, seed {seed}: "
+                f"{sum(c.holds for c in o.claims)}/{len(o.claims)} claims hold"
             )
-            for c in o.claims:
-                mark = "holds" if c.holds else "DOES NOT HOLD"
-                tqdm.write(f"    {c.claim}: {c.measured:.4g} {c.expected} -> {mark}")
-    outcomes.sort(key=lambda o: o.lesson)
-    path = report.build(outcomes, args.out, quick=args.quick, seed=args.seed)
+
+        r = registry.run_lesson(name, seeds, out=args.out, quick=args.quick, on_seed=on_seed)
+        held = sum(c.holds for c in r.claims)
+        log.write(
+            f"lesson {r.lesson:2d} {r.title}: {held} of {len(r.claims)} claims hold "
+            f"over {len(r.seeds)} seed(s) ({r.seconds:.1f} s)"
+        )
+        for c in r.claims:
+            mark = "holds" if c.holds else "DOES NOT HOLD"
+            log.write(
+                f"    {c.claim}: {c.held}/{c.seeds} seeds, median {c.median:.4g} "
+                f"(expected {c.expected}) -> {mark}"
+            )
+    log.close()
+    path = report.build(args.out, registry.available())
     print(f"wrote {path}")
     return 0
+
+
+class _Log:
+    """Progress of ``run``: a tqdm bar on a terminal; plain lines (no carriage
+    returns) when the output goes to a file or a pipe."""
+
+    def __init__(self, total: int):
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        if self.tty:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="experiments", unit="seed", dynamic_ncols=True)
+
+    def status(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+        else:
+            print(f"running {text}", flush=True)
+
+    def step(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(text)
+
+    def write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 if __name__ == "__main__":

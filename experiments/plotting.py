@@ -11,24 +11,75 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from experiments.core import Figure
+
 DPI = 120
 RED, BLUE = "tab:red", "tab:blue"
 
 
-def figure(ncols: int = 1, *, width: float = 5.5, height: float = 4.5):
-    """A figure with ``ncols`` axes side by side (constrained layout)."""
+def figure(ncols: int = 1, *, width: float = 5.5, height: float = 4.5, nrows: int = 1):
+    """A figure with ``nrows`` x ``ncols`` axes (constrained layout)."""
     fig, axes = plt.subplots(
-        1, ncols, figsize=(width * ncols, height), dpi=DPI, layout="constrained"
+        nrows, ncols, figsize=(width * ncols, height * nrows), dpi=DPI, layout="constrained"
     )
     return fig, axes
 
 
-def save(fig, out_dir: str, name: str) -> str:
-    """Save ``fig`` as ``out_dir/name`` (PNG) and close it; return ``name``."""
-    os.makedirs(out_dir, exist_ok=True)
-    fig.savefig(os.path.join(out_dir, name))
+def save(fig, out_dir: str | None, name: str, caption: str) -> Figure:
+    """Save ``fig`` as ``out_dir/name`` (PNG) and close it; return it as a
+    :class:`~experiments.core.Figure` with its ``caption`` (what a learner should see
+    in it, one or two sentences). ``out_dir=None`` closes it without saving (a seed
+    whose figures are not drawn)."""
+    if not caption:
+        raise ValueError(f"figure {name!r} needs a caption")
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        fig.savefig(os.path.join(out_dir, name))
     plt.close(fig)
-    return name
+    return Figure(name, caption)
+
+
+def save_animation(
+    fig,
+    update: Callable[[int], object],
+    frames: int,
+    out_dir: str | None,
+    name: str,
+    caption: str,
+    *,
+    fps: float = 4.0,
+) -> Figure:
+    """Save an animated GIF ``out_dir/name``: ``update(i)`` redraws ``fig`` for frame
+    ``i`` of ``frames``. Each frame is drawn once and quantised to one palette shared
+    by all frames (Pillow, which matplotlib already needs: no extra dependency), so
+    that pixels that do not move cost nothing; the last frame is held a second.
+    ``out_dir=None`` closes ``fig`` without drawing."""
+    from PIL import Image
+
+    if not caption:
+        raise ValueError(f"animation {name!r} needs a caption")
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        fig.set_dpi(80)
+        images = []
+        for i in range(frames):
+            update(i)
+            fig.canvas.draw()
+            images.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB"))
+        palette = images[-1].quantize(256)
+        images = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+        durations = [round(1000 / fps)] * frames
+        durations[-1] = max(durations[-1], 1000)
+        images[0].save(
+            os.path.join(out_dir, name),
+            save_all=True,
+            append_images=images[1:],
+            duration=durations,
+            loop=0,
+            optimize=False,
+        )
+    plt.close(fig)
+    return Figure(name, caption)
 
 
 def points(ax, x, y, *, size: float = 12) -> None:

@@ -12,6 +12,7 @@ way a line can split them finds the best line, and its accuracy is below 1.
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 
 import jax
@@ -20,11 +21,16 @@ import numpy as np
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Figure, Outcome, check, outcome
 
 LESSON = 1
 TITLE = "linear boundaries: the perceptron's line w·x + b = 0"
-SHOWS = "a boundary line over red and blue points"
+STATEMENT = (
+    "A neural network draws a line between red and blue points. A perceptron computes the "
+    "score w·x + b = w1 x1 + w2 x2 + b and predicts 1 where the score is >= 0 (points on the "
+    "line are accepted, by convention) and 0 where it is < 0, so its boundary is the line "
+    "w·x + b = 0. Some sets of points no straight line can separate."
+)
 
 N_BLOBS = 200  # enough points to fill both blobs around the line in the figure
 BLOB_NOISE = 0.75  # wide blobs, so that many points lie close to the line (a real test)
@@ -81,7 +87,28 @@ def _draw_line(ax, params, label: str) -> None:
     ax.set(xlim=xlim, ylim=ylim)
 
 
-def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+def _sides(ax, params, x, *, margin: float = 0.5, res: int = 300) -> None:
+    """Shade the two sides of the line over the box around ``x``: light red where the
+    perceptron predicts 1, light blue where it predicts 0 (its output is 0 or 1)."""
+    x = np.asarray(x)
+    lo, hi = x.min(0) - margin, x.max(0) + margin
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], res), np.linspace(lo[1], hi[1], res))
+    grid = np.stack([g0.ravel(), g1.ravel()], 1).astype(np.float32)
+    pred = np.asarray(_predict(params, grid)).reshape(g0.shape)
+    ax.contourf(
+        g0, g1, pred, levels=[-0.5, 0.5, 1.5], colors=[plotting.BLUE, plotting.RED], alpha=0.18
+    )
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
+
+
+def _equation(params) -> str:
+    """``w1 x1 + w2 x2 + b = 0`` with two decimals, signs written as a person would."""
+    (w1, w2), b = np.asarray(params["w"], np.float64), float(params["b"])
+    s2, sb = ("-" if v < 0 else "+" for v in (w2, b))
+    return f"{w1:.2f} x1 {s2} {abs(w2):.2f} x2 {sb} {abs(b):.2f} = 0"
+
+
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     del quick  # everything here takes well under a second
     xb, yb = jax.jit(partial(jaxnn.data.make_blobs, n=N_BLOBS, noise=BLOB_NOISE))(key)
     xc, yc = jaxnn.data.load_course_points()
@@ -117,61 +144,70 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         "course_best_line_b": -thr,
     }
 
+    figures = [_figure(out_dir, xb, yb, line, blob_acc, xcn, ycn, best, best_acc, best_pred)]
+    return outcome(sys.modules[__name__], metrics, figures)
+
+
+def _figure(out_dir, xb, yb, line, blob_acc, xc, yc, best, best_acc, best_pred) -> Figure:
+    name = "boundary_lines.png"
+    wrong = best_pred != yc
+    caption = (
+        "Red points are class 1, blue points class 0; the black line w·x + b = 0 splits the "
+        "plane into the side the perceptron calls 1 (shaded red) and the side it calls 0 "
+        "(shaded blue). Left: x1 + x2 = 0 puts every blob point on its own side; right: even "
+        f"the best line leaves {int(wrong.sum())} of the course's points on the wrong side "
+        "(circled)."
+    )
+    if out_dir is None:
+        return Figure(name, caption)
     fig, axes = plotting.figure(2)
-    plotting.boundary(
-        axes[0],
-        lambda g: _predict(line, g),
-        xb,
-        yb,
-        f"make_blobs: the line x1 + x2 = 0, accuracy {blob_acc:.3f}",
+    panels = (
+        (xb, yb, line, "x1 + x2 = 0", f"make_blobs: the line x1 + x2 = 0, accuracy {blob_acc:.3f}"),
+        (xc, yc, best, _equation(best), f"course points: the best line, accuracy {best_acc:.2f}"),
     )
-    plotting.boundary(
-        axes[1],
-        lambda g: _predict(best, g),
-        xc,
-        yc,
-        f"course points: best line, accuracy {best_acc:.2f}",
-    )
-    _draw_line(axes[0], line, "x1 + x2 = 0")
-    _draw_line(axes[1], best, f"{u[0]:.2f} x1 {u[1]:+.2f} x2 {-thr:+.2f} = 0")
-    wrong = best_pred != ycn
+    for ax, (x, y, params, label, title) in zip(axes, panels, strict=True):
+        _sides(ax, params, x)
+        plotting.points(ax, x, y)
+        _draw_line(ax, params, label)
+        ax.set_title(title, fontsize=10)
     axes[1].scatter(
-        *xcn[wrong].T, s=70, facecolors="none", edgecolors="black", label="misclassified"
+        *xc[wrong].T, s=70, facecolors="none", edgecolors="black", label="misclassified"
     )
     for ax in axes:
         ax.legend(loc="best", fontsize=8)
     fig.suptitle("A perceptron predicts step(w·x + b); its boundary is the line w·x + b = 0")
-    figures = [plotting.save(fig, out_dir, "boundary_lines.png")]
-    return Outcome(
-        LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, metrics, verdicts(metrics), figures
-    )
+    return plotting.save(fig, out_dir, name, caption)
 
 
 def verdicts(m: dict) -> list[Claim]:
     return [
         check(
-            "perceptron_predict = step(w·x + b) written out by hand (mismatching points)",
+            "The perceptron predicts step(w·x + b), exactly the rule written out by hand",
             m["hand_rule_mismatches"],
             "<=",
             0,
+            quantity="points where jaxnn.perceptron_predict and the hand-written rule disagree",
         ),
         check(
-            "points on the line (score 0) are predicted class 1, step(0) = 1 (fraction)",
+            "Points on the line itself (score 0) are accepted as class 1",
             m["on_line_predicted_class1_fraction"],
             ">=",
             1.0,
+            quantity="fraction of 101 points on the line x1 + x2 = 0 predicted class 1",
         ),
         check(
-            "the line x1 + x2 = 0 separates make_blobs' two classes (accuracy)",
+            "The line x1 + x2 = 0 separates the two blobs",
             m["blob_line_accuracy"],
             ">=",
             1.0,
+            quantity="accuracy of that line on the 200 blob points",
         ),
         check(
-            "no line separates the course's 100 points (best accuracy of any line, exact scan)",
+            "No line separates the course's 100 points",
             m["course_best_line_accuracy"],
             "<",
             1.0,
+            quantity="accuracy of the best line, found by trying every split a line can make",
         ),
     ]
 

@@ -12,16 +12,23 @@ and (1, 1) on the other.
 
 from __future__ import annotations
 
+import sys
+
 import jax.numpy as jnp
 import numpy as np
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Figure, Outcome, check, outcome
 
 LESSON = 2
 TITLE = "logic gates: AND, OR, NOT, NAND perceptrons; XOR in two layers"
-SHOWS = "the truth tables; that no single perceptron computes XOR (a search over weights fails)"
+STATEMENT = (
+    "Logical operations can be perceptrons: AND, OR, NOT and NAND are each one perceptron, "
+    "one line w1 x1 + w2 x2 + b = 0 with the output 1 on one side. XOR needs more, "
+    "because no straight line separates its red and blue points: it takes two layers, "
+    "XOR = AND(OR, NAND)."
+)
 
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)  # truth-table rows
 TRUTH = {  # the expected outputs, row by row
@@ -86,7 +93,7 @@ def _gate_prob(name: str):
     return xor
 
 
-def run(key, out_dir: str, *, quick: bool = False) -> Outcome:
+def run(key, out_dir: str | None, *, quick: bool = False) -> Outcome:
     del key  # nothing random: the gates are fixed and the search is a grid
     points = GRID_POINTS_QUICK if quick else GRID_POINTS
     tables = {}
@@ -114,26 +121,91 @@ def run(key, out_dir: str, *, quick: bool = False) -> Outcome:
         "grid_solutions_by_table": counts.astype(int).tolist(),
     }
 
-    fig, axes = plotting.figure(4, width=4.2, height=4.0)
-    for ax, name in zip(axes, GATE_COLUMNS, strict=True):
-        plotting.probability_contours(ax, _gate_prob(name), CORNERS, res=200)
-        plotting.points(ax, CORNERS, np.array(tables[name]), size=140)
-        if name == "xor":
+    figures = [
+        _gates_figure(out_dir, tables),
+        _search_figure(out_dir, counts, points, xnor),
+    ]
+    return outcome(sys.modules[__name__], metrics, figures)
+
+
+# How each gate's line is drawn, in its own panel and in XOR's: colour and line style.
+LINE_STYLE = {
+    "and": {"color": "black", "ls": "-"},
+    "or": {"color": "tab:green", "ls": "-"},
+    "nand": {"color": "tab:purple", "ls": "--"},
+}
+
+
+def _gates_figure(out_dir, tables) -> Figure:
+    name = "gates.png"
+    caption = (
+        "The four corners are the truth table's inputs, red where the gate outputs 1 and "
+        "blue where it outputs 0; the shading is the gate's output over the whole plane. "
+        "AND, OR and NAND each need one line (AND solid black, OR solid green, NAND dashed "
+        "purple); XOR's output 1 lies between two lines, OR's (solid green) and NAND's "
+        "(dashed purple), so it takes two perceptrons and a third to combine them."
+    )
+    if out_dir is None:
+        return Figure(name, caption)
+    fig, axes = plotting.figure(4, width=4.0, height=4.4)
+    lo, hi = -0.5, 1.5
+    g0, g1 = np.meshgrid(np.linspace(lo, hi, 300), np.linspace(lo, hi, 300))
+    grid = np.stack([g0.ravel(), g1.ravel()], 1).astype(np.float32)
+    for ax, gate in zip(axes, GATE_COLUMNS, strict=True):
+        out = np.asarray(_gate_prob(gate)(grid)).reshape(g0.shape)
+        ax.contourf(
+            g0, g1, out, levels=[-0.5, 0.5, 1.5], colors=[plotting.BLUE, plotting.RED], alpha=0.18
+        )
+        y = np.array(tables[gate])
+        for label, color in ((0, plotting.BLUE), (1, plotting.RED)):
+            ax.scatter(
+                *CORNERS[y == label].T,
+                s=140,
+                c=color,
+                edgecolors="black",
+                linewidths=0.8,
+                label=f"output {label}",
+                zorder=3,
+            )
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="x1", ylabel="x2", aspect="equal")
+        ax.set_xticks([0, 1])
+        ax.set_yticks([0, 1])
+        if gate == "xor":
             _lines(ax, ("or", "nand"))
             title = "XOR = AND(OR, NAND): two lines"
         else:
-            _lines(ax, (name,))
-            w, b = jaxnn.GATE_PARAMS[name]["w"], jaxnn.GATE_PARAMS[name]["b"]
-            title = f"{name.upper()}: {_equation(w, b)}"
+            _lines(ax, (gate,))
+            title = f"{gate.upper()}: one line"
         ax.set_title(title, fontsize=10)
-        ax.set_aspect("equal")
-    fig.suptitle("Logic gates: filled = gate output over the plane, points = the truth table")
-    figures = [plotting.save(fig, out_dir, "gates.png")]
+    # one legend for the four panels: each gate's line is drawn alike wherever it appears
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=5, fontsize=9)
+    fig.suptitle(
+        "Logic gates as perceptrons: shaded = the gate's output over the plane, "
+        "corners = its truth table"
+    )
+    return plotting.save(fig, out_dir, name, caption)
 
-    fig, ax = plotting.figure(width=8.0, height=4.2)
-    labels = [format(c, "04b") for c in range(16)]
+
+def _search_figure(out_dir, counts, points, xnor) -> Figure:
+    name = "weight_search.png"
+    caption = (
+        f"Each of {points}^3 single perceptrons (w1, w2, b) on a grid over [-2, 2] computes "
+        "one of the 16 two-input truth tables; a bar counts how many compute each (log "
+        "scale). Every table has some, except XOR (0110) and XNOR (1001): none at all, "
+        "marked in red."
+    )
+    if out_dir is None:
+        return Figure(name, caption)
+    fig, ax = plotting.figure(width=8.5, height=4.2)
+    names = {_table_code(TRUTH[k]): k.upper() for k in ("and", "or", "nand", "xor")}
+    names[xnor] = "XNOR"
+    labels = [format(c, "04b") + (f"\n{names[c]}" if c in names else "") for c in range(16)]
     found = np.nonzero(counts)[0]
-    ax.bar(found, counts[found], color="tab:gray", label="weights found")
+    ax.bar(found, counts[found], color="tab:gray")
     for c in range(16):
         zero = counts[c] == 0
         ax.text(
@@ -141,25 +213,22 @@ def run(key, out_dir: str, *, quick: bool = False) -> Outcome:
             1.3 if zero else counts[c] * 1.3,
             "none" if zero else str(int(counts[c])),
             ha="center",
-            fontsize=8 if zero else 7,
-            color="black",
+            fontsize=9 if zero else 7,
+            color=plotting.RED if zero else "black",
             fontweight="bold" if zero else "normal",
         )
     ax.set_yscale("log")
-    ax.set_xticks(range(16), labels, rotation=60, fontsize=8)
-    for c, name in ((_table_code(TRUTH[k]), k.upper()) for k in ("and", "or", "nand", "xor")):
-        ax.annotate(name, (c, 0.5), ha="center", fontsize=8, color="tab:red")
-    ax.annotate("XNOR", (xnor, 0.5), ha="center", fontsize=8, color="tab:red")
-    ax.set_ylim(0.3, counts.max() * 6)
+    ax.set_xticks(range(16), labels, fontsize=8)
+    for c, tick in enumerate(ax.get_xticklabels()):
+        if counts[c] == 0:
+            tick.set(color=plotting.RED, fontweight="bold")
+    ax.set_ylim(0.5, counts.max() * 6)
     ax.set(
         xlabel="truth table: outputs for inputs (0,0) (0,1) (1,0) (1,1)",
         ylabel="perceptrons (w1, w2, b) on the grid",
-        title=f"Grid search over {points}^3 single perceptrons: XOR and XNOR never appear",
+        title=f"{points}^3 = {points**3:,} single perceptrons: none computes XOR or XNOR",
     )
-    figures.append(plotting.save(fig, out_dir, "weight_search.png"))
-    return Outcome(
-        LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, metrics, verdicts(metrics), figures
-    )
+    return plotting.save(fig, out_dir, name, caption)
 
 
 def _equation(w, b) -> str:
@@ -172,46 +241,98 @@ def _equation(w, b) -> str:
 
 
 def _lines(ax, names) -> None:
-    """The gates' boundary lines w·x + b = 0, dashed, across the axes."""
+    """The gates' boundary lines w·x + b = 0 across the axes, each in its
+    :data:`LINE_STYLE`, with its equation in the legend and its name beside it."""
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     t = np.linspace(*xlim, 2)
+    centre = np.array([np.mean(xlim), np.mean(ylim)])
     for name in names:
-        (w1, w2), b = jaxnn.GATE_PARAMS[name]["w"], jaxnn.GATE_PARAMS[name]["b"]
-        ax.plot(t, -(w1 * t + b) / w2, "k--", lw=1, label=f"{name.upper()} line")
+        w, b = np.asarray(jaxnn.GATE_PARAMS[name]["w"]), float(jaxnn.GATE_PARAMS[name]["b"])
+        style = LINE_STYLE[name]
+        ax.plot(
+            t,
+            -(w[0] * t + b) / w[1],
+            lw=2,
+            **style,
+            label=f"{name.upper()} line: {_equation(w, b)}",
+        )
+        # the name beside the line, up and left of the box's centre, on the side of output 1
+        n = w / np.linalg.norm(w)
+        along = np.array([-n[1], n[0]])
+        along = -along if along[0] > 0 else along  # pointing left along the line
+        foot = centre - (w @ centre + b) / (w @ w) * w
+        x, y = foot + 0.62 * along + 0.09 * n
+        angle = np.degrees(np.arctan2(along[1], along[0]))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
+        ax.text(
+            x,
+            y,
+            name.upper(),
+            color=style["color"],
+            fontsize=9,
+            fontweight="bold",
+            rotation=angle,
+            rotation_mode="anchor",
+            ha="center",
+            va="center",
+        )
     ax.set(xlim=xlim, ylim=ylim)
-    ax.legend(loc="lower left", fontsize=7)
 
 
 def verdicts(m: dict) -> list[Claim]:
     claims = [
-        check(f"{k.upper()} truth table (wrong rows)", m[f"wrong_rows_{k}"], "<=", 0)
-        for k in ("and", "or", "not", "nand", "xor")
+        check(
+            f"The {k.upper()} perceptron gives {k.upper()}'s truth table",
+            m[f"wrong_rows_{k}"],
+            "<=",
+            0,
+            quantity="rows of the truth table it gets wrong",
+        )
+        for k in ("and", "or", "not", "nand")
     ]
     claims += [
         check(
-            "gate('xor') = AND(OR, NAND) of the single gates (mismatching rows)",
+            "The two-layer XOR gives XOR's truth table",
+            m["wrong_rows_xor"],
+            "<=",
+            0,
+            quantity="rows of the truth table it gets wrong",
+        ),
+        check(
+            "XOR is AND(OR, NAND): an AND perceptron on the outputs of OR and NAND",
             m["xor_vs_and_of_or_nand_mismatches"],
             "<=",
             0,
+            quantity="rows where gate('xor') and AND(OR, NAND) of the single gates differ",
         ),
         check(
-            "grid search finds single perceptrons for AND, OR, NAND and NOT (the fewest of them)",
+            "Single perceptrons compute AND, OR, NAND and NOT",
             min(m[f"grid_solutions_{k}"] for k in ("and", "or", "nand", "not")),
             ">=",
             1,
+            quantity="settings of the weights on a grid over [-2, 2] that compute the gate "
+            "(the fewest over the four gates)",
         ),
         check(
-            "grid search finds NO single perceptron for XOR (solutions)",
+            "No single perceptron computes XOR",
             m["grid_solutions_xor"],
             "<=",
             0,
+            quantity="settings of (w1, w2, b) on a grid over [-2, 2] that compute XOR",
         ),
-        check("nor for XNOR, XOR's complement (solutions)", m["grid_solutions_xnor"], "<=", 0),
         check(
-            "two-input truth tables some grid perceptron computes (all 16 but XOR and XNOR)",
+            "Nor does any compute XNOR, the opposite of XOR",
+            m["grid_solutions_xnor"],
+            "<=",
+            0,
+            quantity="settings of (w1, w2, b) on the same grid that compute XNOR",
+        ),
+        check(
+            "Single perceptrons compute every other two-input truth table: 14 of the 16",
             m["truth_tables_found"],
             ">=",
             14,
+            quantity="two-input truth tables that some perceptron on the grid computes",
         ),
     ]
     return claims

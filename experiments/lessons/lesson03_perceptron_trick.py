@@ -8,11 +8,14 @@ reaches 100% training accuracy after finitely many epochs and then stops moving;
 the number of updates it makes stays under Novikoff's bound for its starting line.
 On the course's 100 points, which no line separates (lesson 1), it never gets
 there: it keeps updating in every epoch. One update on a single point is checked
-against the course's formula.
+against the course's formula. Besides the figures, an animated GIF shows the line
+on the blobs epoch by epoch (epochs rather than single updates: an update moves the
+line by a hundredth of a point, too little to see, and the first epoch alone makes 50).
 """
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 
 import jax
@@ -22,11 +25,17 @@ import numpy as np
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Figure, Outcome, check, outcome
 
 LESSON = 3
 TITLE = "the perceptron trick"
-SHOWS = "the line moving toward misclassified points, epoch by epoch, to 100% on separable data"
+STATEMENT = (
+    "The perceptron trick moves the line toward each misclassified point, and eventually "
+    "past it, by steps of a small learning rate a: for a point of label 1 predicted 0, "
+    "w <- w + a x and b <- b + a; for a point of label 0 predicted 1, w <- w - a x and "
+    "b <- b - a. On points that a line can separate, it ends with every point on its own "
+    "side (100% accuracy) and then stops; on points that no line separates, it never does."
+)
 
 N_POINTS = 100  # as many as the course's points: both fits are one compiled program
 BLOB_NOISE = 0.75  # wide blobs with points 0.1 from the separating line: a real test
@@ -35,6 +44,12 @@ EPOCHS = 300  # a budget: the blobs took 22-105 epochs over 24 seeds we tried (N
 # allows some thousands of updates from this start); the course's points never finish.
 # Quick mode keeps it: the fit is one compiled scan, and its length costs little.
 LINES_DRAWN = 12  # epochs drawn in the figure (spread from the start to 100%)
+GIF_FRAMES = 24  # at most, one epoch each: every early epoch, fewer as the line slows
+# down; about 10 kB each
+GIF_FPS = 3  # slow enough to follow the line from one epoch to the next
+TRAIL = "#7fbf7f"  # the earlier lines: the notebooks' green dashes ("g--"), paler
+TRAIL_FRAMES = 6  # earlier lines kept on screen: the last few (all of them make a dense
+# band once the line slows down, and double the GIF's size)
 
 
 _predict = jax.jit(jaxnn.perceptron_predict)  # one program for the contour grid
@@ -92,7 +107,7 @@ def _single_updates(key: jax.Array) -> float:
     return err
 
 
-def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     del quick  # the whole lesson takes a few seconds; quick mode runs it unchanged
     epochs = EPOCHS
     xb, yb = jax.jit(partial(jaxnn.data.make_blobs, n=N_POINTS, noise=BLOB_NOISE))(
@@ -128,44 +143,81 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         "single_update_max_abs_error": _single_updates(key),
     }
 
-    figures = [_lines_figure(out_dir, xb, yb, hb, first, epochs)]
-    figures.append(_curves_figure(out_dir, acc_b, upd_b, acc_c, upd_c))
-    return Outcome(
-        LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, metrics, verdicts(metrics), figures
+    figures = [
+        _lines_figure(out_dir, xb, yb, hb, first, epochs),
+        _curves_figure(out_dir, acc_b, upd_b, acc_c, upd_c),
+        _animation(out_dir, xb, yb, hb, first, epochs),
+    ]
+    return outcome(sys.modules[__name__], metrics, figures)
+
+
+def _lines_figure(out_dir, x, y, hist, first, epochs) -> Figure:
+    name = "line_by_epoch.png"
+    caption = (
+        "The line after some of the epochs over the red (class 1) and blue (class 0) blobs, "
+        "coloured from the random start (dark purple) to later epochs (green), and the line "
+        "of the last epoch in black, with its two sides shaded: each epoch moves the line "
+        "toward the points it still gets wrong, a little less each time."
     )
-
-
-def _lines_figure(out_dir, x, y, hist, first, epochs) -> str:
+    if out_dir is None:
+        return Figure(name, caption)
     last = first if first is not None else epochs
     shown = np.unique(np.round(np.geomspace(1, last + 1, LINES_DRAWN) - 1).astype(int))
     w, b = hist.w, hist.b
-    fig, ax = plotting.figure(width=7.0, height=5.6)
-    final = {"w": jnp.asarray(w[last]), "b": jnp.asarray(b[last])}
-    plotting.probability_contours(ax, lambda g: _predict(final, g), x)
-    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    x, y = np.asarray(x), np.asarray(y)
+    lo, hi = x.min(0) - 0.5, x.max(0) + 0.5
+    corners = np.array([[lo[0], lo[1]], [lo[0], hi[1]], [hi[0], lo[1]], [hi[0], hi[1]]])
+    fig, ax = plotting.figure(width=8.2, height=5.6)
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 40), np.linspace(lo[1], hi[1], 40))
+    ax.contourf(  # the score is linear, so its 0-contour is exactly the line
+        g0,
+        g1,
+        w[last, 0] * g0 + w[last, 1] * g1 + b[last],
+        levels=[-np.inf, 0, np.inf],
+        colors=[plotting.BLUE, plotting.RED],
+        alpha=0.12,
+    )
     cmap = mpl.colormaps["viridis"]
-    t = np.linspace(*xlim, 2)
+    t = np.array([lo[0], hi[0]])
     for i, e in enumerate(shown):
-        color = cmap(i / max(len(shown) - 1, 1))
-        acc = float(hist.accuracy[e])
+        final = e == last
+        scores = corners @ w[e] + b[e]
+        away = " (out of view)" if np.all(scores >= 0) or np.all(scores < 0) else ""
         ax.plot(
             t,
             -(w[e, 0] * t + b[e]) / w[e, 1],
-            color=color,
-            lw=1.8,
-            label=f"epoch {e}: accuracy {acc:.2f}",
+            color="black" if final else cmap(0.8 * i / max(len(shown) - 2, 1)),
+            lw=2.5 if final else 1.5,
+            label=f"epoch {e}: accuracy {float(hist.accuracy[e]):.2f}{away}",
+            zorder=2 if final else 1,
         )
-    ax.set(xlim=xlim, ylim=ylim)
-    plotting.points(ax, x, y, size=16)
+    for label, color in ((0, plotting.BLUE), (1, plotting.RED)):
+        ax.scatter(
+            *x[y == label].T,
+            s=20,
+            c=color,
+            edgecolors="black",
+            linewidths=0.4,
+            label=f"class {label}",
+            zorder=3,
+        )
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1", ylabel="x2")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    ax.set_title(
-        "Perceptron trick on separable blobs: the line after each epoch\n"
-        f"(filled: the final line's two sides; 100% first at epoch {last})"
+    done = f"100% first at epoch {first}" if first is not None else f"not 100% in {epochs}"
+    ax.set_title(f"Perceptron trick on separable blobs:\nthe line after each epoch ({done})")
+    return plotting.save(fig, out_dir, name, caption)
+
+
+def _curves_figure(out_dir, acc_b, upd_b, acc_c, upd_c) -> Figure:
+    name = "accuracy_and_updates.png"
+    caption = (
+        "Left: training accuracy after each epoch; on the separable blobs (green) it climbs "
+        "to 1, on the course's 100 points (purple) it never does. Right: updates in each "
+        "epoch; on the blobs they fall to zero and the line stops, on the course's points "
+        "they never do."
     )
-    return plotting.save(fig, out_dir, "line_by_epoch.png")
-
-
-def _curves_figure(out_dir, acc_b, upd_b, acc_c, upd_c) -> str:
+    if out_dir is None:
+        return Figure(name, caption)
     fig, axes = plotting.figure(2, width=5.5, height=4.0)
     e = np.arange(len(acc_b))
     axes[0].plot(e, acc_b, color="tab:green", label="separable blobs")
@@ -186,46 +238,169 @@ def _curves_figure(out_dir, acc_b, upd_b, acc_c, upd_c) -> str:
         title="Updates per epoch: zero once the line separates",
     )
     axes[1].legend(loc="upper right")
-    return plotting.save(fig, out_dir, "accuracy_and_updates.png")
+    return plotting.save(fig, out_dir, name, caption)
+
+
+def _frame_epochs(last: int) -> np.ndarray:
+    """At most :data:`GIF_FRAMES` epochs from 0 to ``last``, both included: every epoch
+    if there are so few, else spaced geometrically (the line moves most at first)."""
+    if last + 1 <= GIF_FRAMES:
+        return np.arange(last + 1)
+    for n in range(GIF_FRAMES, 10 * GIF_FRAMES):
+        shown = np.unique(np.round(np.geomspace(1, last + 1, n)).astype(int) - 1)
+        if len(shown) >= GIF_FRAMES:
+            return shown
+    return shown
+
+
+def _animation(out_dir, x, y, hist, first, epochs) -> Figure:
+    """The trick epoch by epoch as an animated GIF, drawn as the course's notebooks do:
+    red and blue points, earlier lines green and dashed, the current line black."""
+    name = "perceptron_trick.gif"
+    caption = (
+        "The perceptron trick on the blobs, one frame per epoch (every epoch at first, then "
+        "fewer as the line slows down) over the red (class 1) and blue (class 0) points: the "
+        "black line is the line after that epoch, shading its two sides, the green dashed "
+        "lines are where it was in the frames just before, and the circled points are those "
+        "it still misclassifies. It moves toward them until none is left, then stops."
+    )
+    if out_dir is None:
+        return Figure(name, caption)
+    last = first if first is not None else epochs
+    shown = _frame_epochs(last)
+    x, y = np.asarray(x), np.asarray(y)
+    lo, hi = x.min(0) - 0.5, x.max(0) + 0.5
+    corners = np.array([[lo[0], lo[1]], [lo[0], hi[1]], [hi[0], lo[1]], [hi[0], hi[1]]])
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 40), np.linspace(lo[1], hi[1], 40))
+    t = np.array([lo[0], hi[0]])
+
+    def line(e):
+        return t, -(hist.w[e, 0] * t + hist.b[e]) / hist.w[e, 1]
+
+    # What stays put is drawn once and the layout then frozen, so that the frames differ
+    # only where the line moves: the GIF stores just those pixels.
+    fig, ax = plotting.figure(width=5.6, height=5.0)
+    trail = [ax.plot(*line(e), ls="--", color=TRAIL, lw=1, visible=False)[0] for e in shown]
+    (now,) = ax.plot([], [], color="black", lw=2)
+    for label, color in ((0, plotting.BLUE), (1, plotting.RED)):
+        ax.scatter(
+            *x[y == label].T,
+            s=22,
+            c=color,
+            edgecolors="black",
+            linewidths=0.4,
+            label=f"class {label}",
+            zorder=3,
+        )
+    rings = ax.scatter(
+        [], [], s=110, facecolors="none", edgecolors="black", linewidths=1.2, zorder=4
+    )
+    note = ax.text(
+        0.97,
+        0.03,
+        "",
+        transform=ax.transAxes,
+        ha="right",
+        fontsize=9,
+        zorder=5,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+    )
+    handles = [
+        mpl.lines.Line2D([], [], color=TRAIL, ls="--", lw=1, label="earlier epochs"),
+        mpl.lines.Line2D([], [], color="black", lw=2, label="the line now"),
+        *ax.get_legend_handles_labels()[0],
+        mpl.lines.Line2D(
+            [], [], ls="none", marker="o", ms=10, mfc="none", mec="black", label="misclassified"
+        ),
+    ]
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1", ylabel="x2")
+    ax.set_title(" ")
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    sides = []
+
+    def update(i):
+        e = int(shown[i])
+        params = {"w": jnp.asarray(hist.w[e]), "b": jnp.asarray(hist.b[e])}
+        wrong = np.asarray(_predict(params, x)) != y
+        for j, artist in enumerate(trail):
+            artist.set_visible(i - TRAIL_FRAMES <= j < i)
+        now.set_data(*line(e))
+        rings.set_offsets(x[wrong] if wrong.any() else np.empty((0, 2)))
+        # the two sides of the line: the score is linear, so its 0-contour is exact
+        while sides:
+            sides.pop().remove()
+        score = hist.w[e, 0] * g0 + hist.w[e, 1] * g1 + hist.b[e]
+        sides.append(
+            ax.contourf(
+                g0,
+                g1,
+                score,
+                levels=[-np.inf, 0, np.inf],
+                colors=[plotting.BLUE, plotting.RED],
+                alpha=0.12,
+                zorder=0,
+            )
+        )
+        scores = corners @ hist.w[e] + hist.b[e]
+        outside = np.all(scores >= 0) or np.all(scores < 0)
+        side = "red" if scores[0] >= 0 else "blue"
+        note.set_text(f"the line is out of view: every point on its {side} side" if outside else "")
+        note.set_visible(outside)
+        done = ": the line stops" if not wrong.any() else ""
+        start = " (the random start)" if e == 0 else ""
+        ax.set_title(f"Epoch {e}{start}: {int(wrong.sum())} misclassified{done}")
+
+    return plotting.save_animation(fig, update, len(shown), out_dir, name, caption, fps=GIF_FPS)
 
 
 def verdicts(m: dict) -> list[Claim]:
     return [
         check(
-            "one update on a misclassified point is w ± a x, b ± a (max abs error)",
+            "One update on a misclassified point is w ± a x, b ± a",
             m["single_update_max_abs_error"],
             "<=",
             1e-6,
+            quantity="largest difference from the course's formula, in w and b",
         ),
         check(
-            "separable blobs: 100% training accuracy within the epoch budget (first epoch)",
+            "On blobs a line can separate, the trick reaches 100% training accuracy",
             m["blobs_first_epoch_at_100pct"],
             "<=",
             m["epochs_budget"],
+            quantity="epochs until every point is on its own side (NaN if not within the budget)",
+            unit="epochs",
         ),
         check(
-            "separable blobs: the line stops moving once it separates (later updates)",
+            "Once the line separates the blobs, it stops moving",
             m["blobs_updates_after_100pct"],
             "<=",
             0,
+            quantity="updates made after that epoch",
+            unit="updates",
         ),
         check(
-            "separable blobs: total updates within Novikoff's bound (updates minus bound)",
+            "The trick makes no more updates than Novikoff's bound allows",
             m["blobs_total_updates"] - m["blobs_novikoff_bound"],
             "<=",
             0,
+            quantity="total updates on the blobs minus Novikoff's bound for the starting line",
+            unit="updates",
         ),
         check(
-            "course's non-separable points: never 100% (best accuracy over epochs)",
+            "On the course's 100 points, which no line separates, it never reaches 100%",
             m["course_best_accuracy"],
             "<",
             1.0,
+            quantity="best training accuracy over all epochs",
         ),
         check(
-            "course's non-separable points: updates in every epoch (fewest in one epoch)",
+            "On the course's points the line keeps moving in every epoch",
             m["course_fewest_updates_in_an_epoch"],
             ">=",
             1,
+            quantity="fewest updates made in one epoch",
         ),
     ]
 

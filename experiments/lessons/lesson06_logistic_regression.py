@@ -4,7 +4,8 @@
 
 On the course's 100 points, the course's update rule written out by hand
 (``w <- w + a mean((y - y_hat) x)``, ``b <- b + a mean(y - y_hat)``, full batch)
-moves the boundary epoch by epoch while the loss falls. On the standardised
+moves the boundary epoch by epoch while the loss falls (a figure, and an animated
+GIF of the boundary over the probability contours). On the standardised
 breast-cancer data, ``jaxnn.fit`` of ``MLP((30, 1))`` with an L2 penalty minimises
 scikit-learn's objective: ``0.5 |w|^2 + C sum CE_i`` divided by ``C n`` is
 ``mean CE + l2 |w|^2`` with ``l2 = 1 / (2 C n_train)``. A grid of C is trained as
@@ -17,6 +18,7 @@ gradient) from the same start gives the chosen member's params.
 from __future__ import annotations
 
 import functools
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -25,11 +27,17 @@ from sklearn.linear_model import LogisticRegression
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Outcome, check, outcome
 
 LESSON = 6
 TITLE = "logistic regression by gradient descent"
-SHOWS = "the loss falling and the boundary converging; the same optimum as an independent solver"
+STATEMENT = (
+    "Logistic regression minimises the average cross-entropy E(W, b) by gradient descent: "
+    "each epoch moves every weight by w_j <- w_j + a (y - y_hat) x_j and the bias by "
+    "b <- b + a (y - y_hat), averaged over the points. The loss falls epoch by epoch, the "
+    "boundary w·x + b = 0 settles, and it lands on the same optimum as an independent "
+    "solver (scikit-learn's LogisticRegression)."
+)
 
 # course points: full-batch descent on points in [0, 1]^2, where the cost is flat
 COURSE_RATE = 5.0  # stable (the loss falls every epoch) and converges within the epochs
@@ -89,7 +97,7 @@ def _max_rise(losses) -> float:
     return float(max(0.0, np.max((h[1:] - h[:-1]) / h[:-1])))
 
 
-def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     m = {}
     mode = 0 if quick else 1
     # -- the course's points: the update rule, epoch by epoch -----------------
@@ -173,73 +181,132 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         bc_coef_max_abs_diff_all=float(max(coef_diffs)),
         bc_sklearn_coef_max_abs=float(np.max(np.abs(sk_coefs[best]))),
     )
-    figures = [
-        _boundary_figure(out_dir, x, y, trace, snaps),
-        _loss_figure(out_dir, course_loss, hist, best, m),
-        _coef_figure(out_dir, w_all, sk_coefs, cs, best, m),
-    ]
-    return Outcome(LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, m, verdicts(m), figures)
+    figures = []
+    if out_dir is not None:  # another seed: draw nothing
+        figures = [
+            _boundary_figure(out_dir, x, y, trace, snaps),
+            _loss_figure(out_dir, course_loss, hist, best, m),
+            _coef_figure(out_dir, w_all, sk_coefs, cs, best, m),
+            _animation(out_dir, x, y, trace, course_loss),
+        ]
+    return outcome(sys.modules[__name__], m, figures)
+
+
+def _box(x, margin=0.5):
+    """The view around the points: (x1 range, x2 range), as plotting's contours use."""
+    lo, hi = np.min(x, 0) - margin, np.max(x, 0) + margin
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def _segment(w1, w2, b, box):
+    """The part of the line w1 x1 + w2 x2 + b = 0 inside ``box``, as ([x1, x1'], [x2, x2']),
+    or None if the line misses the box (it lies off the picture)."""
+    (x0, x1), (y0, y1) = box
+    pts = []
+    if w2 != 0:
+        pts += [(x, -(w1 * x + b) / w2) for x in (x0, x1)]
+    if w1 != 0:
+        pts += [(-(w2 * y + b) / w1, y) for y in (y0, y1)]
+    eps = 1e-9 * max(x1 - x0, y1 - y0)
+    pts = [p for p in pts if x0 - eps <= p[0] <= x1 + eps and y0 - eps <= p[1] <= y1 + eps]
+    if len(pts) < 2:
+        return None
+    a, c = max(((p, q) for p in pts for q in pts), key=lambda pq: np.hypot(*np.subtract(*pq)))
+    if np.hypot(*np.subtract(a, c)) <= eps:
+        return None  # touches a corner only
+    return [a[0], c[0]], [a[1], c[1]]
+
+
+def _epochs_text(epochs) -> str:
+    epochs = list(epochs)
+    if len(epochs) == 1:
+        return f"epoch {epochs[0]}"
+    return "epochs " + ", ".join(map(str, epochs[:-1])) + f" and {epochs[-1]}"
 
 
 def _boundary_figure(out_dir, x, y, trace, snaps):
-    fig, ax = plotting.figure(width=6.5, height=5.2)
-    w_last, b_last = trace[-1, :2], trace[-1, 2]
-    plotting.boundary(
-        ax,
-        lambda g: 1 / (1 + np.exp(-(g @ w_last + b_last))),
-        x,
-        y,
-        "Course's points: the boundary w·x + b = 0 at epochs "
-        + ", ".join(str(e) for e in snaps)
-        + "\n(filled: P(class 1) after the last epoch)",
+    fig, ax = plotting.figure(width=6.8, height=5.0)
+    box = _box(x)
+    plotting.points(ax, x, y, size=16)
+    # earlier epochs lighter, the last one black, as the course's notebooks draw them
+    shades = plotting.plt.cm.Greens(np.linspace(0.3, 0.85, len(snaps) - 1))
+    off = []
+    for k, e in enumerate(snaps):
+        seg = _segment(*trace[e], box)
+        if seg is None:
+            off.append(e)
+            continue
+        last = k == len(snaps) - 1
+        ax.plot(
+            *seg,
+            color="black" if last else shades[k],
+            lw=2.2 if last else 1.4,
+            ls="-" if last else "--",
+            label=f"epoch {e}" + (" (last)" if last else ""),
+        )
+    ax.set(xlim=box[0], ylim=box[1])
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    title = "Course's points: the boundary w·x + b = 0 after each epoch"
+    if off:
+        title += f"\n({_epochs_text(off)}: the line lies outside this view)"
+    ax.set_title(title, fontsize=10)
+    caption = (
+        "The boundary line of logistic regression on the course's points after the epochs "
+        "named in the legend: dashed green, lighter for earlier epochs, and black after the "
+        "last one. The line swings in over the first few epochs, then barely moves between "
+        "the red and the blue points."
     )
-    xs = np.linspace(float(np.min(x[:, 0])) - 0.5, float(np.max(x[:, 0])) + 0.5, 2)
-    colours = plotting.plt.cm.viridis(np.linspace(0.0, 0.95, len(snaps)))
-    for e, col in zip(snaps, colours, strict=True):
-        w1, w2, b = trace[e]
-        ax.plot(xs, -(w1 * xs + b) / w2, color=col, lw=1.4, label=f"epoch {e}")
-    ax.set_ylim(float(np.min(x[:, 1])) - 0.5, float(np.max(x[:, 1])) + 0.5)
-    ax.set_xlim(xs[0], xs[1])
-    ax.legend(loc="upper right", fontsize=7, ncol=2)
-    ax.title.set_fontsize(9)
-    return plotting.save(fig, out_dir, "boundary_converging.png")
+    if off:
+        caption += f" The line of {_epochs_text(off)} lies outside the view, so it is not drawn."
+    return plotting.save(fig, out_dir, "boundary_converging.png", caption)
+
+
+def _plain_log_x(ax):
+    """Log-scaled epochs labelled as plain numbers (1, 10, 100, 1000)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plotting.plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(plotting.plt.NullFormatter())
 
 
 def _loss_figure(out_dir, course_loss, hist, best, m):
     fig, (a, b) = plotting.figure(2)
     ep = np.arange(len(course_loss))
     a.plot(ep[1:], course_loss[1:], color="black", label="mean cross-entropy")
+    _plain_log_x(a)
     a.set(
-        xscale="log",
-        yscale="log",
-        xlabel="epoch",
-        ylabel="training loss (mean CE)",
-        title=f"Course's points, rate {COURSE_RATE}, full batch",
+        ylim=(0, None),
+        xlabel="epoch (log scale)",
+        ylabel="training loss (mean cross-entropy)",
+        title=f"Course's points, learning rate {COURSE_RATE:g}, all points per step",
     )
     a.legend()
     tl = np.asarray(hist.train_loss)[best, 0]
     vl = np.asarray(hist.val_loss)[best, 0]
     e = np.arange(1, len(tl) + 1)
-    b.plot(e, tl, color="black", label="train")
+    b.plot(e, tl, color="black", label="training")
     b.plot(e, vl, color="tab:orange", label="validation")
+    _plain_log_x(b)
     b.set(
-        xscale="log",
-        yscale="log",
-        xlabel="epoch",
-        ylabel="mean cross-entropy (without the L2 term)",
-        title=f"Breast cancer, C = {m['bc_C_chosen']} (l2 = {m['bc_l2_chosen']:.2g}): "
-        f"test acc {m['bc_test_accuracy']:.3f}",
+        ylim=(0, None),
+        xlabel="epoch (log scale)",
+        ylabel="mean cross-entropy (without the L2 penalty)",
+        title=f"Breast cancer, C = {m['bc_C_chosen']:g}: test accuracy {m['bc_test_accuracy']:.3f}",
     )
-    b.title.set_fontsize(9)
     b.legend()
     fig.suptitle("Gradient descent: the loss falls")
-    return plotting.save(fig, out_dir, "loss_curves.png")
+    caption = (
+        "The mean cross-entropy after each epoch of gradient descent (epochs on a log scale): "
+        "left, on the course's points; right, on the breast-cancer data for the C chosen on "
+        "the validation set, the training loss (black) and the validation loss (orange). "
+        "The training loss falls at every epoch."
+    )
+    return plotting.save(fig, out_dir, "loss_curves.png", caption)
 
 
 def _coef_figure(out_dir, w_all, sk_coefs, cs, best, m):
     fig, ax = plotting.figure(width=5.5, height=5.0)
     lim = max(np.max(np.abs(w_all)), max(np.max(np.abs(c)) for c in sk_coefs)) * 1.05
-    ax.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8, label="y = x")
+    ax.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8, label="same value (y = x)")
     cols = plotting.plt.cm.viridis(np.linspace(0, 0.9, len(cs)))
     for i, (c, col) in enumerate(zip(cs, cols, strict=True)):
         ax.scatter(
@@ -247,66 +314,151 @@ def _coef_figure(out_dir, w_all, sk_coefs, cs, best, m):
             w_all[i],
             s=14 if i == best else 8,
             color=col,
-            label=f"C = {c}" + (" (chosen)" if i == best else ""),
+            label=f"C = {c:g}" + (" (chosen)" if i == best else ""),
         )
+    diff = np.format_float_positional(m["bc_coef_max_abs_diff_all"], precision=2, fractional=False)
     ax.set(
-        xlabel="scikit-learn LogisticRegression coefficient",
-        ylabel="jaxnn.fit coefficient (l2 = 1 / (2 C n))",
-        title=f"Breast cancer: same optimum, max |diff| {m['bc_coef_max_abs_diff_all']:.1e}",
+        xlabel="weight found by scikit-learn's LogisticRegression",
+        ylabel="weight found by jaxnn.fit (l2 = 1 / (2 C n))",
+        title=f"Breast cancer: the same 30 weights\n(largest difference {diff})",
     )
     ax.legend(fontsize=8)
-    return plotting.save(fig, out_dir, "same_optimum_as_sklearn.png")
+    caption = (
+        "Each dot is one of the 30 weights of logistic regression on the breast-cancer data, "
+        "for each C of the grid (colours): the weight scikit-learn finds against the one "
+        "gradient descent with jaxnn.fit finds. Every dot lies on the grey line y = x: both "
+        "reach the same optimum."
+    )
+    return plotting.save(fig, out_dir, "same_optimum_as_sklearn.png", caption)
+
+
+ANIMATION_FRAMES = 24  # log-spaced epochs: the early ones move most
+
+
+def _animation(out_dir, x, y, trace, loss):
+    """The boundary after each of ~30 log-spaced epochs over the course's points, on its
+    probability contours; earlier epochs' lines stay, lighter the older they are."""
+    epochs = len(trace) - 1
+    shown = np.unique(np.round(np.geomspace(1, epochs + 1, ANIMATION_FRAMES)).astype(int) - 1)
+    box = _box(x)
+    fig, ax = plotting.figure(width=5.0, height=4.2)
+    g0, g1 = np.meshgrid(np.linspace(*box[0], 80), np.linspace(*box[1], 80))
+    grid = np.stack([g0.ravel(), g1.ravel()], 1)
+    levels = np.linspace(0, 1, 6)
+    state = {"fill": None, "lines": []}
+
+    def contours(e):
+        p = 1 / (1 + np.exp(-(grid @ trace[e, :2] + trace[e, 2]))).reshape(g0.shape)
+        return ax.contourf(g0, g1, p, levels=levels, cmap="RdBu_r", alpha=0.45, zorder=0)
+
+    state["fill"] = contours(shown[0])
+    fig.colorbar(state["fill"], ax=ax, label="P(class 1)")
+    plotting.points(ax, x, y, size=16)
+    ax.set(xlim=box[0], ylim=box[1])
+
+    def update(i):
+        e = shown[i]
+        state["fill"].remove()
+        state["fill"] = contours(e)
+        for line in state["lines"]:
+            line.remove()
+        state["lines"] = []
+        for k in range(i + 1):  # older lines lighter, the current one black
+            seg = _segment(*trace[shown[k]], box)
+            if seg is None:
+                continue
+            now = k == i
+            (line,) = ax.plot(
+                *seg,
+                color="black" if now else "darkgreen",
+                lw=2.2 if now else 1.0,
+                alpha=1.0 if now else 0.3 + 0.5 * k / len(shown),
+                ls="-" if now else "--",
+            )
+            state["lines"].append(line)
+        off = _segment(*trace[e], box) is None
+        ax.set_title(
+            f"Logistic regression by gradient descent, epoch {e}\n"
+            f"mean cross-entropy {loss[e]:.3f}"
+            + (" (the line lies outside this view)" if off else ""),
+            fontsize=10,
+        )
+
+    caption = (
+        "Gradient descent on the course's points, epoch by epoch (more epochs per frame as "
+        "it slows down): the black line is the boundary after the epoch in the title, over "
+        "its probability of class 1 (red above 0.6, blue below 0.4); dashed dark green lines "
+        "are the boundaries of earlier frames, lighter the older. The line swings in within "
+        "a few epochs; after that the loss keeps falling as the probabilities sharpen."
+    )
+    return plotting.save_animation(
+        fig, update, len(shown), out_dir, "gradient_descent.gif", caption, fps=5
+    )
 
 
 def verdicts(m: dict) -> list[Claim]:
     return [
         check(
-            "course's points: the loss falls (last / first epoch)",
+            "On the course's points, gradient descent lowers the loss",
             m["course_loss_last"] / m["course_loss_first"],
             "<",
             1.0,
+            quantity="mean cross-entropy after the last epoch divided by that before the first",
         ),
         check(
-            "course's points: the loss never rises (largest relative rise per epoch)",
+            "On the course's points, the loss falls at every epoch",
             m["course_loss_max_rise"],
             "<=",
             RISE_TOL,
+            quantity="largest rise of the loss from one epoch to the next, as a fraction of "
+            "the loss (rounding only below 0.00001)",
         ),
         check(
-            "breast cancer: the training loss falls (last / first epoch)",
+            "On the breast-cancer data, gradient descent lowers the training loss",
             m["bc_train_loss_last"] / m["bc_train_loss_first"],
             "<",
             1.0,
+            quantity="training cross-entropy after the last epoch divided by that after the "
+            "first, at the chosen C",
         ),
         check(
-            "breast cancer: the training loss never rises (largest relative rise per epoch)",
+            "On the breast-cancer data, the training loss falls at every epoch",
             m["bc_train_loss_max_rise"],
             "<=",
             RISE_TOL,
+            quantity="largest rise of the training loss from one epoch to the next, as a "
+            "fraction of the loss (rounding only below 0.00001)",
         ),
         check(
-            "breast cancer: the course's update rule by hand = jaxnn.fit (max abs param diff)",
+            "Gradient descent in jaxnn.fit is the course's update rule w <- w + a (y - y_hat) x",
             m["bc_rule_vs_fit_max_abs_diff"],
             "<=",
             SAME_RULE_TOL,
+            quantity="largest difference between the weights of the rule written out by hand "
+            "and those of jaxnn.fit, from the same start, after the last epoch",
         ),
         check(
-            "breast cancer: test accuracy (C chosen on validation loss)",
+            "Logistic regression classifies breast-cancer cases it has not seen",
             m["bc_test_accuracy"],
             ">=",
             TEST_ACCURACY,
+            quantity="test accuracy, with C chosen on the validation loss",
         ),
         check(
-            "breast cancer: same coefficients as scikit-learn at the chosen C (max abs diff)",
+            "Gradient descent reaches the same optimum as scikit-learn at the chosen C",
             m["bc_coef_max_abs_diff_chosen"],
             "<=",
             COEF_TOL,
+            quantity="largest difference between a weight of jaxnn.fit and the same weight "
+            "of scikit-learn's LogisticRegression (weights are about 1 in size)",
         ),
         check(
-            "breast cancer: same coefficients as scikit-learn at every C of the grid",
+            "Gradient descent reaches the same optimum as scikit-learn at every C of the grid",
             m["bc_coef_max_abs_diff_all"],
             "<=",
             COEF_TOL,
+            quantity="largest difference between a weight of jaxnn.fit and the same weight "
+            "of scikit-learn's LogisticRegression, over every C",
         ),
     ]
 

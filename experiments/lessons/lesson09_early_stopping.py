@@ -12,16 +12,24 @@ validation curve and ``best_params`` have exactly the minimum validation loss.
 
 from __future__ import annotations
 
+import sys
+
 import jax
 import numpy as np
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Outcome, check, outcome
 
 LESSON = 9
 TITLE = "over- and underfitting, early stopping"
-SHOWS = "train vs validation error curves, and where stopping happened"
+STATEMENT = (
+    "Underfitting is a too-simple model that makes too many errors; overfitting is a "
+    "too-complex one that fits the training data extremely well but does not generalise to "
+    "new data. As the right complexity is hard to hit, we err on the side of a too-complex "
+    "model and then reduce its overfitting: early stopping runs gradient descent only until "
+    "the error on held-out (validation) data starts to rise, and keeps the model from there."
+)
 
 N_TRAIN = 30  # few points: a 64-64 network can memorise them, noise and all
 N_VAL = 400  # many validation points, so the validation curve is smooth
@@ -38,7 +46,7 @@ def _evaluate(params, x, y):
     return jaxnn.evaluate("binary", jaxnn.MLP((2, *HIDDEN, 1)).apply(params, x), y)
 
 
-def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     epochs = EPOCHS[0 if quick else 1]
     train = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 0), N_TRAIN, noise=NOISE))
     val = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 1), N_VAL, noise=NOISE))
@@ -79,8 +87,8 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
         "early_min_val_loss": float(np.nanmin(evl)),
         "early_vs_full_history_max_abs_diff": float(np.max(np.abs(evl[:run_e] - vl[:run_e]))),
     }
-    figures = [_figure(out_dir, full, early, train, val, m)]
-    return Outcome(LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, m, verdicts(m), figures)
+    figures = [] if out_dir is None else [_figure(out_dir, full, early, train, val, m)]
+    return outcome(sys.modules[__name__], m, figures)
 
 
 def _figure(out_dir, full, early, train, val, m):
@@ -111,49 +119,72 @@ def _figure(out_dir, full, early, train, val, m):
         plotting.boundary(ax, prob, train[0], train[1], f"{label}\nvalidation accuracy {acc:.3f}")
         ax.title.set_fontsize(9)
     fig.suptitle("Overfitting: validation loss turns up while training loss falls")
-    return plotting.save(fig, out_dir, "early_stopping.png")
+    caption = (
+        f"Left: on {N_TRAIN} noisy training points the training loss (black) keeps falling, "
+        "while the validation loss (orange) reaches a minimum and turns up; early stopping "
+        f"keeps the weights of that best epoch (green, dashed) and stops {PATIENCE} epochs "
+        "later (purple, dotted). Middle and right: the training points over the kept "
+        "network's P(class 1) and over the network trained to the end, whose boundary bends "
+        f"around single noisy points (validation accuracy {m['val_accuracy_at_val_min']:.3f} "
+        f"kept, {m['val_accuracy_end']:.3f} at the end)."
+    )
+    return plotting.save(fig, out_dir, "early_stopping.png", caption)
 
 
 def verdicts(m: dict) -> list[Claim]:
     return [
         check(
-            "validation loss turns up: end minus minimum",
+            "The oversized network overfits: its validation loss turns up after a minimum",
             m["val_loss_end"] - m["val_loss_min"],
             ">",
             0.0,
+            quantity="validation loss after the last epoch minus its minimum",
         ),
         check(
-            "training loss keeps falling: end / at the validation minimum",
+            "Meanwhile its training loss keeps falling",
             m["train_loss_end"] / m["train_loss_at_val_min"],
             "<",
             1.0,
+            quantity="training loss after the last epoch divided by that at the validation minimum",
         ),
         check(
-            "early stopping stopped before the last epoch (1 = yes)", m["early_stopped"], ">=", 1
+            "Early stopping ends training before the last epoch",
+            m["early_stopped"],
+            ">=",
+            1,
+            quantity="stopped early (1 for yes, 0 for no)",
         ),
         check(
-            "best_epoch = argmin of history.val_loss (abs difference)",
+            "The epoch it keeps is the one with the lowest validation loss",
             abs(m["early_best_epoch"] - m["early_argmin_val_loss"]),
             "<=",
             0,
+            quantity="epochs between the kept epoch and the minimum of the validation curve",
+            unit="epochs",
         ),
         check(
-            "best_params' validation loss = the minimum (abs difference)",
+            "The weights it keeps have exactly that lowest validation loss",
             abs(m["early_best_params_val_loss"] - m["early_min_val_loss"]),
             "<=",
             SAME_TOL,
+            quantity="validation loss of the kept weights, computed again, minus the curve's "
+            "minimum (in size)",
         ),
         check(
-            "stopped exactly `patience` epochs after the best (abs difference)",
+            f"Training stops exactly {PATIENCE} epochs (the patience) after the best one",
             abs(m["early_epochs_after_best"] - PATIENCE),
             "<=",
             0,
+            quantity=f"epochs run after the best one, minus {PATIENCE} (in size)",
+            unit="epochs",
         ),
         check(
-            "stopping changes nothing before it (max abs val-loss diff vs the full run)",
+            "Stopping early changes nothing before the stop",
             m["early_vs_full_history_max_abs_diff"],
             "<=",
             SAME_TOL,
+            quantity="largest difference in validation loss from the run without stopping, "
+            "over the epochs both ran",
         ),
     ]
 

@@ -14,18 +14,26 @@ is checked with jaxnn.l2_penalty and jaxnn.l1_penalty.
 
 from __future__ import annotations
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxnn
 from experiments import plotting
-from experiments.core import Claim, Outcome, check
+from experiments.core import Claim, Outcome, check, outcome
 from jaxnn.data import Standardizer, load_breast_cancer, train_val_test_split
 
 LESSON = 10
 TITLE = "L1 and L2 regularisation"
-SHOWS = "L1 drives weights to exactly (or nearly) zero, L2 spreads them small; the effect of lambda"
+STATEMENT = (
+    "Large weights make a model overconfident, and its gradients nearly 0 almost everywhere; "
+    "regularisation adds the size of the weights to the error: L1 adds "
+    "lambda (|w1| + ... + |wn|), L2 adds lambda (w1^2 + ... + wn^2). L1 is sparse: with too "
+    "many features it sets some weights to 0, so that those features go unused. L2 prefers "
+    "small, even weights: (0.5, 0.5) over (1, 0), since 0.5^2 + 0.5^2 = 0.5 < 1^2 + 0^2 = 1."
+)
 
 NOISE_FEATURES = 30  # as many irrelevant N(0, 1) features as real ones: what L1 should drop
 TEST_FRACTION = 0.3  # held-out share, only to report that the models still classify
@@ -69,7 +77,7 @@ def _data(key):
     return (scaler.transform(train[0]), train[1]), (scaler.transform(test[0]), test[1])
 
 
-def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     lambdas = list(QUICK_LAMBDAS if quick else LAMBDAS)
     train, test = _data(key)
     d = train[0].shape[1]
@@ -142,132 +150,210 @@ def run(key: jax.Array, out_dir: str, *, quick: bool = False) -> Outcome:
     metrics["spearman_lambda_l2_norm"] = _spearman(lambdas, metrics["l2_norm2_by_lambda"])
     metrics["spearman_lambda_l1_norm"] = _spearman(lambdas, metrics["l1_norm2_by_lambda"])
 
-    figures = [
-        _weights_figure(out_dir, l1m, l2m, w_pen, n_real),
-        _lambda_figure(out_dir, metrics),
-    ]
-    return Outcome(
-        LESSON, __name__.rsplit(".", 1)[1], TITLE, SHOWS, metrics, verdicts(metrics), figures
-    )
+    figures = []
+    if out_dir is not None:
+        figures = [
+            _weights_figure(out_dir, l1m, l2m, w_pen, n_real),
+            _lambda_figure(out_dir, metrics),
+        ]
+    return outcome(sys.modules[__name__], metrics, figures)
 
 
 L1_COLOR, L2_COLOR, PEN_COLOR = "tab:purple", "tab:green", "tab:orange"  # not class colours
+ZERO_COLOR = "indigo"  # L1's exact zeros, drawn over its histogram
+L1_NAME = "L1 (shrink, stop at 0)"  # proximal: each step shrinks |w| by rate x lambda, not past 0
+PEN_NAME = "L1 as a plain penalty"  # its gradient lambda sign(w) in the error: w jitters near 0
 
 
-def _weights_figure(out_dir, l1m, l2m, w_pen, n_real) -> str:
-    fig, (ax0, ax1) = plotting.figure(2, width=6.0)
-    lim = float(max(np.abs(l1m).max(), np.abs(l2m).max()))
-    bins = np.linspace(-lim, lim, 41)
-    ax0.hist(l2m, bins=bins, color=L2_COLOR, alpha=0.6, label=f"L2: {np.sum(l2m == 0)} exact zeros")
-    ax0.hist(
-        l1m, bins=bins, color=L1_COLOR, alpha=0.6, label=f"L1 (proximal): {np.sum(l1m == 0)} zeros"
+def _weights_figure(out_dir, l1m, l2m, w_pen, n_real):
+    d = len(l1m)
+    fig = plotting.plt.figure(figsize=(12, 8.5), dpi=plotting.DPI, layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=(1, 1.15))
+    ax_l2 = fig.add_subplot(grid[0, 0])
+    ax_l1 = fig.add_subplot(grid[0, 1], sharex=ax_l2)
+    ax_w = fig.add_subplot(grid[1, :])
+    lim = 1.05 * float(max(np.abs(l1m).max(), np.abs(l2m).max()))
+    bins = np.linspace(-lim, lim, 43)
+    width = bins[1] - bins[0]
+    z1, z2 = int(np.sum(l1m == 0)), int(np.sum(l2m == 0))
+    top = max(z1, z2, np.histogram(l2m, bins)[0].max(), np.histogram(l1m[l1m != 0], bins)[0].max())
+    for ax, w, color, name, zeros in (
+        (ax_l2, l2m, L2_COLOR, "L2", z2),
+        (ax_l1, l1m, L1_COLOR, L1_NAME, z1),
+    ):
+        ax.axvline(0, color="0.6", lw=0.6, zorder=0)
+        ax.hist(
+            w[w != 0],
+            bins=bins,
+            color=color,
+            alpha=0.75,
+            label=f"not 0: {d - zeros} weights",
+        )
+        ax.bar(  # the exact zeros: a narrow dark bar on top, whatever their number
+            0.0,
+            zeros,
+            width=width / 2.5,
+            color=ZERO_COLOR,
+            zorder=3,
+            label=f"exactly 0: {zeros} of {d} ({zeros / d:.0%})",
+        )
+        ax.annotate(  # the count of exact zeros, off the bars, pointing at the dark bar
+            f"{zeros} weights exactly 0" if zeros else "no weight exactly 0",
+            (0, zeros),
+            xytext=(0.6, 0.7),
+            textcoords="axes fraction",
+            color=ZERO_COLOR,
+            fontweight="bold",
+            arrowprops=dict(arrowstyle="->", color=ZERO_COLOR) if zeros else None,
+        )
+        ax.set(
+            ylim=(0, 1.15 * top),
+            xlabel="weight value",
+            ylabel="number of weights",
+            title=f"{name}, lambda = {MATCHED:g}",
+        )
+        ax.legend(fontsize=8, loc="upper left")
+    idx = np.arange(d)
+    ax_w.axvspan(n_real - 0.5, d - 0.5, color="0.92", label="added noise features")
+    ax_w.axhline(0, color="black", lw=0.6)
+    ax_w.plot(idx, l2m, "o", ms=5, color=L2_COLOR, label="L2")
+    ax_w.plot(idx, l1m, "s", ms=6, mfc="none", mew=1.3, color=L1_COLOR, label=L1_NAME)
+    near = int(np.sum(np.abs(w_pen) < NEAR_ZERO))
+    ax_w.plot(
+        idx,
+        w_pen,
+        "x",
+        ms=4,
+        mew=1.2,
+        color=PEN_COLOR,
+        label=f"{PEN_NAME} ({near} with |w| < {NEAR_ZERO:g})",
     )
-    ax0.set(
-        yscale="log",
-        xlabel="weight value",
-        ylabel="number of weights (log)",
-        title=f"Weights at matched lambda = {MATCHED:g}",
-    )
-    ax0.legend(fontsize=8)
-    idx = np.arange(len(l1m))
-    ax1.axvspan(n_real - 0.5, len(l1m) - 0.5, color="0.9", label="added noise features")
-    ax1.axhline(0, color="black", lw=0.6)
-    ax1.plot(idx, l2m, "o", ms=4, color=L2_COLOR, label="L2")
-    ax1.plot(idx, w_pen, "x", ms=4, color=PEN_COLOR, label="L1 penalty (subgradient)")
-    ax1.plot(idx, l1m, "s", ms=3, color=L1_COLOR, label="L1 proximal")
-    ax1.set(
-        xlabel="feature index (0-29 real, 30-59 noise)",
+    ax_w.set(
+        xlim=(-1, d),
+        xlabel=f"feature (0-{n_real - 1}: the real measurements, {n_real}-{d - 1}: added noise)",
         ylabel="weight",
-        title="Each feature's weight at matched lambda",
+        title=f"Each feature's weight at lambda = {MATCHED:g}",
     )
-    ax1.legend(fontsize=8, loc="lower left")
-    return plotting.save(fig, out_dir, "weights_l1_vs_l2.png")
+    ax_w.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
+    caption = (
+        f"Top: at the same lambda = {MATCHED:g}, L2 (green, left) keeps all {d} weights small "
+        f"but none exactly 0, while L1 (purple, right) sets {z1} of the {d} weights "
+        f"({z1 / d:.0%}) exactly to 0 (dark bar at 0) and lets a few others grow large. "
+        f"Bottom: each feature's weight; L1 zeroes {int(np.sum(l1m[n_real:] == 0))} of the "
+        f"{d - n_real} added noise features (grey) and {int(np.sum(l1m[:n_real] == 0))} of "
+        f"the {n_real} real ones, and L1 as a plain penalty in the error (orange crosses) "
+        "brings the same weights only nearly to 0."
+    )
+    return plotting.save(fig, out_dir, "weights_l1_vs_l2.png", caption)
 
 
-def _lambda_figure(out_dir, m) -> str:
+def _lambda_figure(out_dir, m):
     lam = np.asarray(m["lambdas"])
     fig, (ax0, ax1) = plotting.figure(2)
-    ax0.plot(lam, m["l1_exact_zeros_by_lambda"], "o-", color=L1_COLOR, label="L1 (proximal)")
+    ax0.plot(lam, m["l1_exact_zeros_by_lambda"], "o-", color=L1_COLOR, label=L1_NAME)
     ax0.plot(lam, m["l2_exact_zeros_by_lambda"], "s-", color=L2_COLOR, label="L2")
     ax0.axhline(m["features"], color="0.5", ls=":", label=f"all {m['features']} weights")
     ax0.set(
         xscale="log",
-        xlabel="lambda",
-        ylabel="weights exactly zero",
-        title="Zeros vs lambda",
+        ylim=(-2, m["features"] + 4),
+        xlabel="lambda (log scale)",
+        ylabel="weights exactly 0",
+        title="Weights set to 0, by lambda",
     )
-    ax0.legend(fontsize=8)
-    ax1.plot(lam, m["l1_norm2_by_lambda"], "o-", color=L1_COLOR, label="L1 (proximal)")
+    ax0.legend(fontsize=8, loc="center left")
+    ax1.plot(lam, m["l1_norm2_by_lambda"], "o-", color=L1_COLOR, label=L1_NAME)
     ax1.plot(lam, m["l2_norm2_by_lambda"], "s-", color=L2_COLOR, label="L2")
     ax1.set(
         xscale="log",
         yscale="log",
-        xlabel="lambda",
-        ylabel="weight norm sqrt(sum w^2)",
-        title="Weight norm vs lambda",
+        xlabel="lambda (log scale)",
+        ylabel="size of the weights, sqrt(w1^2 + ... + wn^2)\n(log scale)",
+        title="Size of the weights, by lambda",
     )
     ax1.legend(fontsize=8)
-    return plotting.save(fig, out_dir, "lambda_effect.png")
+    most, widest = max(m["l1_exact_zeros_by_lambda"]), float(lam[-1])
+    caption = (
+        "Left: the larger lambda, the more weights L1 (purple) sets exactly to 0, up to "
+        f"{most} of the {m['features']} at lambda = {widest:g}, while L2 (green) sets none. "
+        "Right: both make the weights smaller as lambda grows."
+    )
+    return plotting.save(fig, out_dir, "lambda_effect.png", caption)
 
 
 def verdicts(m: dict) -> list[Claim]:
     lam = m.get("matched_lambda", MATCHED)
+    at = f"at lambda = {lam:g}"
+    d = m.get("features", 30 + NOISE_FEATURES)  # breast cancer's 30 real features + the noise
     return [
         check(
-            "course example: L2 prefers (0.5, 0.5) to (1, 0): l2(1, 0) - l2(0.5, 0.5)",
+            "L2 prefers the weights (0.5, 0.5) to (1, 0)",
             m["l2_of_1_0"] - m["l2_of_05_05"],
             ">",
             0.0,
+            quantity="L2 penalty of (1, 0) minus that of (0.5, 0.5)",
         ),
         check(
-            "course example: L1 is indifferent: |l1(1, 0) - l1(0.5, 0.5)|",
+            "L1 has no preference between them",
             abs(m["l1_of_1_0"] - m["l1_of_05_05"]),
             "<=",
             1e-7,
+            quantity="L1 penalty of (1, 0) minus that of (0.5, 0.5), in size",
         ),
         check(
-            f"at lambda = {lam:g}, exact zeros: L1 (proximal) minus L2",
+            "L1 sets more weights exactly to 0 than L2 does",
             m["l1_exact_zeros_at_matched"] - m["l2_exact_zeros_at_matched"],
             ">",
             0,
+            quantity=f"weights exactly 0 with L1 (each step shrinks them and stops them at 0) "
+            f"minus with L2, of {d}, {at}",
         ),
         check(
-            f"at lambda = {lam:g}, weights with |w| < {NEAR_ZERO:g}: "
-            "L1 as a penalty (subgradient) minus L2",
+            "Even as a plain penalty in the error, L1 brings more weights nearly to 0 than L2",
             m["l1_penalty_near_zeros_at_matched"] - m["l2_near_zeros_at_matched"],
             ">",
             0,
+            quantity=f"weights smaller than {NEAR_ZERO:g} in size with the L1 penalty minus "
+            f"with L2, {at}",
         ),
         check(
-            f"L2 spreads weights small, zeroing none (exact zeros at lambda = {lam:g})",
+            "L2 makes the weights small but sets none exactly to 0",
             m["l2_exact_zeros_at_matched"],
             "<=",
             0,
+            quantity=f"weights exactly 0 with L2, {at}",
         ),
         check(
-            "L1 zeroes a larger share of the noise features than of the real ones "
-            "(share noise - share real)",
+            "With too many features, L1 leans toward dropping the useless ones: it zeroes a "
+            "larger share of the added noise features than of the real ones",
             m["l1_zero_share_noise"] - m["l1_zero_share_real"],
             ">",
             0.0,
+            quantity=f"share of the {NOISE_FEATURES} noise features whose L1 weight is 0 "
+            f"minus that of the {d - NOISE_FEATURES} real ones, {at}",
         ),
         check(
-            "more lambda, more L1 zeros (Spearman of lambda and zero count)",
+            "The larger lambda, the more weights L1 sets to 0",
             m["spearman_lambda_l1_zeros"],
             ">",
             0.0,
+            quantity="rank correlation (Spearman) of lambda and L1's count of zero weights, "
+            "over the lambdas tried",
         ),
         check(
-            "more lambda, smaller L2 weights (Spearman of lambda and weight norm)",
+            "The larger lambda, the smaller L2's weights",
             m["spearman_lambda_l2_norm"],
             "<",
             0.0,
+            quantity="rank correlation (Spearman) of lambda and the size sqrt(w1^2 + ... + "
+            "wn^2) of L2's weights, over the lambdas tried",
         ),
         check(
-            "more lambda, smaller L1 weights (Spearman of lambda and weight norm)",
+            "The larger lambda, the smaller L1's weights",
             m["spearman_lambda_l1_norm"],
             "<",
             0.0,
+            quantity="rank correlation (Spearman) of lambda and the size sqrt(w1^2 + ... + "
+            "wn^2) of L1's weights, over the lambdas tried",
         ),
     ]
 
