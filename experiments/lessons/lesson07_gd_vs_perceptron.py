@@ -89,6 +89,21 @@ def _spread(acc: np.ndarray) -> tuple[float, float]:
     return float(np.mean(np.abs(np.diff(a)))), float(np.std(a))
 
 
+def _changes(acc: np.ndarray) -> int:
+    """Epochs of the second half (51 to 100) after which the training accuracy differs
+    from the epoch before, counted on the number of points classified right (exact,
+    where accuracies differ by 0.01 and float32 rounding could blur them).
+
+    A count of jumps, not their mean size in accuracy: each jump is one or a few
+    points out of 100, so the mean size (0.006 to 0.025 per epoch for the perceptron)
+    looks thin beside zero though the perceptron jumps at 22 to 35 of the 50 epochs
+    (20 seeds). Gradient descent at the lab's rate has not converged after 100
+    epochs (its loss still falls by a fifth over the second half), so its line
+    still drifts and a point near it crosses now and then: 0 to 6 epochs."""
+    right = np.round(np.asarray(acc, np.float64) * N_POINTS).astype(int)
+    return int(np.sum(np.diff(right[len(right) // 2 - 1 :]) != 0))
+
+
 def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
     del quick  # two compiled fits (GD, perceptron) are the whole cost; sizes are the course's
     xb, yb = _blobs(jax.random.fold_in(key, 0))
@@ -137,6 +152,8 @@ def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
             float(ghc.train_accuracy[EPOCHS // 2 :].min()),
             float(ghc.train_accuracy[EPOCHS // 2 :].max()),
         ],
+        "course_gd_epochs_accuracy_changed_2nd_half": _changes(ghc.train_accuracy),
+        "course_perceptron_epochs_accuracy_changed_2nd_half": _changes(p_acc_c),
         "course_gd_mean_abs_epoch_change": gd_step,
         "course_perceptron_mean_abs_epoch_change": p_step,
         "course_gd_accuracy_std": gd_std,
@@ -323,13 +340,15 @@ def verdicts(m: dict) -> list[Claim]:
             unit="epochs",
         ),
         check(
-            "On the course's points, the perceptron's accuracy jumps more from epoch to epoch "
-            "than gradient descent's",
-            m["course_perceptron_mean_abs_epoch_change"] - m["course_gd_mean_abs_epoch_change"],
+            "On the course's points, the perceptron's accuracy jumps from epoch to epoch "
+            "more often than gradient descent's",
+            m["course_perceptron_epochs_accuracy_changed_2nd_half"]
+            - m["course_gd_epochs_accuracy_changed_2nd_half"],
             ">",
-            0.0,
-            quantity="average change of the training accuracy from one epoch to the next, "
-            "over the second half of the epochs, perceptron's minus gradient descent's",
+            0,
+            quantity="epochs of the last 50 after which the training accuracy changed, "
+            "perceptron's minus gradient descent's",
+            unit="epochs",
         ),
         check(
             "On the course's points, which no line separates, the perceptron never stops updating",
@@ -347,7 +366,7 @@ COUNTEREXAMPLE = {
     "blobs_train_agreement": 0.95,
     "blobs_fresh_agreement": 0.9,
     "course_gd_loss_rises": 7,
-    "course_perceptron_mean_abs_epoch_change": 0.0,
-    "course_gd_mean_abs_epoch_change": 0.01,
+    "course_perceptron_epochs_accuracy_changed_2nd_half": 2,
+    "course_gd_epochs_accuracy_changed_2nd_half": 3,
     "course_perceptron_updates_last_epoch": 0,
 }

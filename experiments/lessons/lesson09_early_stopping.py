@@ -8,11 +8,14 @@ its training loss keeps falling. The same fit (same key, so the same trajectory)
 with ``FitConfig(patience=...)`` stops ``patience`` epochs after the minimum and
 returns the params of the best epoch: ``best_epoch`` is the argmin of the
 validation curve and ``best_params`` have exactly the minimum validation loss.
+Every seed draws its own training and validation moons; all seeds' fits run as
+one compiled program.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import jax
 import numpy as np
@@ -41,30 +44,71 @@ PATIENCE = 50  # stop after 50 epochs without a better validation loss
 SAME_TOL = 1e-6  # float32: the same computation twice, or a loss recomputed
 
 
-@jax.jit
-def _evaluate(params, x, y):
-    return jaxnn.evaluate("binary", jaxnn.MLP((2, *HIDDEN, 1)).apply(params, x), y)
+def _model():
+    return jaxnn.MLP((2, *HIDDEN, 1))
 
 
-def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
-    epochs = EPOCHS[0 if quick else 1]
-    train = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 0), N_TRAIN, noise=NOISE))
-    val = jax.device_get(jaxnn.data.make_moons(jax.random.fold_in(key, 1), N_VAL, noise=NOISE))
-    model = jaxnn.MLP((2, *HIDDEN, 1))
+@partial(jax.jit, static_argnames="epochs")
+def _fits(keys: jax.Array, *, epochs: int):
+    """Every seed's two fits, as one compiled program: seed s draws its training and
+    validation moons from fold_in(key, 0) and fold_in(key, 1), and fits from
+    fold_in(key, 2) without and with early stopping (the same start and trajectory).
+    The seeds run one after the other (``lax.map``): each seed's early-stopped fit
+    ends at its own stop, and a seed gives bitwise the same numbers alone or among
+    others."""
+    model = _model()
+    t = jaxnn.training
     base = jaxnn.FitConfig(
         learning_rate=RATE, momentum=MOMENTUM, epochs=epochs, train_metrics="end_of_epoch"
     )
-    fit_key = jax.random.fold_in(key, 2)
-    full = jaxnn.fit(fit_key, model, train, val, base)
-    early = jaxnn.fit(fit_key, model, train, val, base.replace(patience=PATIENCE))
+    early = base.replace(patience=PATIENCE)
+    plan = t.make_plan(base, N_TRAIN, True, model)
 
+    def fit(key, config, train, val):
+        state = t.init_state(key, model, config, plan)
+        return t.result_from_state(
+            t.run_epochs_rows(state, model, config, plan, train, val, epochs)
+        )
+
+    def one(key):
+        train = jaxnn.data.make_moons(jax.random.fold_in(key, 0), N_TRAIN, noise=NOISE)
+        val = jaxnn.data.make_moons(jax.random.fold_in(key, 1), N_VAL, noise=NOISE)
+        fit_key = jax.random.fold_in(key, 2)
+        full = fit(fit_key, base, train, val)
+        stopped = fit(fit_key, early, train, val)
+        # the kept weights' validation loss and accuracy, computed again
+        again = jaxnn.evaluate("binary", model.apply(stopped.best_params, val[0]), val[1])
+        keep = lambda r: r._replace(state=None)  # the rest of the state is not needed
+        return train, keep(full), keep(stopped), again
+
+    return jax.lax.map(one, keys)
+
+
+def run_seeds(keys: jax.Array, out_dir: str | None, *, quick: bool = False) -> list[Outcome]:
+    epochs = EPOCHS[0 if quick else 1]
+    train, full, early, again = jax.tree.map(np.asarray, _fits(keys, epochs=epochs))
+    outcomes = []
+    for i in range(len(keys)):
+        f, e = (jax.tree.map(lambda a, i=i: a[i], r) for r in (full, early))
+        m = _metrics(epochs, f, e, again[0][i], again[1][i])
+        figures = []
+        if out_dir is not None and i == 0:  # figures at the first seed only
+            figures = [_figure(out_dir, f, e, (train[0][i], train[1][i]), m)]
+        outcomes.append(outcome(sys.modules[__name__], m, figures))
+    return outcomes
+
+
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
+    return run_seeds(key[None], out_dir, quick=quick)[0]
+
+
+def _metrics(epochs, full, early, best_val_loss, best_val_acc) -> dict:
     vl, tl = np.asarray(full.history.val_loss), np.asarray(full.history.train_loss)
     va, ta = np.asarray(full.history.val_accuracy), np.asarray(full.history.train_accuracy)
     best = int(np.argmin(vl))
     run_e = int(early.epochs_run)
     evl = np.asarray(early.history.val_loss)
-    best_val_loss, best_val_acc = (float(v) for v in _evaluate(early.best_params, *val))
-    m = {
+    return {
         "n_train": N_TRAIN,
         "n_val": N_VAL,
         "epochs": epochs,
@@ -82,16 +126,14 @@ def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
         "early_best_epoch": int(early.best_epoch),
         "early_argmin_val_loss": int(np.nanargmin(evl)),
         "early_epochs_after_best": run_e - 1 - int(early.best_epoch),
-        "early_best_params_val_loss": best_val_loss,
-        "early_best_params_val_accuracy": best_val_acc,
+        "early_best_params_val_loss": float(best_val_loss),
+        "early_best_params_val_accuracy": float(best_val_acc),
         "early_min_val_loss": float(np.nanmin(evl)),
         "early_vs_full_history_max_abs_diff": float(np.max(np.abs(evl[:run_e] - vl[:run_e]))),
     }
-    figures = [] if out_dir is None else [_figure(out_dir, full, early, train, val, m)]
-    return outcome(sys.modules[__name__], m, figures)
 
 
-def _figure(out_dir, full, early, train, val, m):
+def _figure(out_dir, full, early, train, m):
     fig, axes = plotting.figure(3, width=5.2)
     e = np.arange(1, len(full.history.train_loss) + 1)  # epoch k ends after k passes
     a = axes[0]
@@ -110,7 +152,7 @@ def _figure(out_dir, full, early, train, val, m):
     )
     a.title.set_fontsize(9)
     a.legend(fontsize=8)
-    apply = jax.jit(jaxnn.MLP((2, *HIDDEN, 1)).apply)
+    apply = jax.jit(_model().apply)
     for ax, params, label, acc in (
         (axes[1], early.best_params, "early-stopped (best epoch)", m["val_accuracy_at_val_min"]),
         (axes[2], full.params, f"after all {m['epochs']} epochs", m["val_accuracy_end"]),

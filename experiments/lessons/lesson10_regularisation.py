@@ -9,12 +9,16 @@ matched lambda the two can be compared weight by weight, and the effect of
 lambda read off a curve. A second fit uses L1 as a plain penalty in the
 objective (subgradient descent) to show "nearly zero" without the proximal step.
 The course's worked example (L2 prefers (0.5, 0.5) to (1, 0), L1 does not care)
-is checked with jaxnn.l2_penalty and jaxnn.l1_penalty.
+is checked with jaxnn.l2_penalty and jaxnn.l1_penalty. Whether L1 drops the noise
+features rather than the real ones is asked at a lambda well above a noise feature's
+chance correlation with the errors (``SELECTS``). Every seed draws its own noise
+features and split; all seeds' fits run as one compiled program.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -35,11 +39,22 @@ STATEMENT = (
     "small, even weights: (0.5, 0.5) over (1, 0), since 0.5^2 + 0.5^2 = 0.5 < 1^2 + 0^2 = 1."
 )
 
+N_EXAMPLES, N_REAL = 569, 30  # breast cancer: examples and real features
 NOISE_FEATURES = 30  # as many irrelevant N(0, 1) features as real ones: what L1 should drop
 TEST_FRACTION = 0.3  # held-out share, only to report that the models still classify
 LAMBDAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)  # from barely felt to most weights gone
 QUICK_LAMBDAS = (1e-3, 1e-2, 3e-2, 1e-1)  # fewer members for --quick (same program shape)
 MATCHED = 1e-2  # the lambda at which L1 and L2 are compared head to head
+# Where L1 is asked to tell noise from real features. A noise feature's weight is 0 at
+# the L1 optimum when lambda exceeds its gradient there, mean_i x_ij (p_i - y_i): a
+# chance correlation with the errors, about N(0, s^2) with s = sqrt(mean x_ij^2 (p_i -
+# y_i)^2 / n) (n = 398; metric noise_chance_gradient_by_lambda). At MATCHED, s is
+# 0.0066-0.0078 over 20 seeds, lambda about 1.4 s, and some 16% of the noise features
+# keep a weight by chance (22-29 of 30 zeroed, against 18-22 of the 30 real ones, many
+# of which L1 drops as redundant: a margin of 2 to 11 features, thin); at 3e-2, s is
+# 0.0088-0.0098, lambda about 3 s, and only 0.1% do (all 30 zeroed at every seed),
+# while L1 still keeps 6-9 of the real ones.
+SELECTS = 3e-2
 LEARNING_RATE = 0.5  # full-batch heavy ball: fast on standardised features, never diverges
 MOMENTUM = 0.9  # reaches the penalised optimum in ~1000 epochs instead of ~10000
 DECAY_RATE = 0.01  # inverse-time decay lr / (1 + 0.01 t): lets subgradient L1 settle near 0
@@ -77,42 +92,93 @@ def _data(key):
     return (scaler.transform(train[0]), train[1]), (scaler.transform(test[0]), test[1])
 
 
-def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
-    lambdas = list(QUICK_LAMBDAS if quick else LAMBDAS)
-    train, test = _data(key)
-    d = train[0].shape[1]
-    n_real = d - NOISE_FEATURES
-    model = jaxnn.MLP((d, 1), "sigmoid")  # one layer: logistic regression
+def _stack(configs):
+    return jax.tree.map(lambda *xs: np.asarray(xs, np.float32), *configs)
+
+
+@partial(jax.jit, static_argnames=("lambdas", "epochs"))
+def _fits(keys: jax.Array, *, lambdas: tuple[float, ...], epochs: int):
+    """Every seed's weights, as one compiled program: per seed, L1 (proximal) and L2
+    at every lambda side by side (:func:`jaxnn.training.run_epochs_batched`, as
+    :func:`jaxnn.sweep` runs its members), then L1 as a plain penalty at the matched
+    lambda; the seeds one after the other (``lax.map``), so that a seed gives bitwise
+    the same numbers alone or among others. All fits of a seed start from the same
+    weights, ``fold_in(fold_in(key, 2), 0)``'s."""
     base = jaxnn.FitConfig(
         learning_rate=LEARNING_RATE,
         momentum=MOMENTUM,
         decay="inverse_time",
         decay_rate=DECAY_RATE,
-        epochs=QUICK_EPOCHS if quick else EPOCHS,
+        epochs=epochs,
     )
-    fit_key = jax.random.fold_in(key, 2)
-    zeros = [0.0] * len(lambdas)
-    # one program: members 0..k-1 are L1 (proximal) at each lambda, k..2k-1 are L2
-    s = jaxnn.sweep(
-        fit_key,
-        model,
-        train,
-        base=base.replace(l1_mode="proximal"),
-        zipped={"l1": lambdas + zeros, "l2": zeros + lambdas},
+    prox = base.replace(l1_mode="proximal")
+    configs = _stack(
+        [prox.replace(l1=lam) for lam in lambdas] + [prox.replace(l2=lam) for lam in lambdas]
     )
-    w_all = np.asarray(s.results.params[0]["w"])[:, 0, :, 0]  # (2k, d)
-    w_l1, w_l2 = w_all[: len(lambdas)], w_all[len(lambdas) :]
-    # L1 as a penalty in the objective (subgradient), same key, same optimiser
-    pen = jaxnn.fit(jax.random.fold_in(fit_key, 0), model, train, config=base.replace(l1=MATCHED))
-    w_pen = np.asarray(pen.params[0]["w"])[:, 0]
+    pen = base.replace(l1=MATCHED)
+    n = round((1 - TEST_FRACTION) * N_EXAMPLES)
+    model = jaxnn.MLP((N_REAL + NOISE_FEATURES, 1), "sigmoid")  # one layer: logistic regression
+    t = jaxnn.training
+    plan = t.make_plan(configs, n, False, model)
+    plan_pen = t.make_plan(pen, n, False, model)
 
-    xte, yte = np.asarray(test[0]), np.asarray(test[1])
-    b_all = np.asarray(s.results.params[0]["b"])[:, 0, 0]
+    def one(key):
+        train, test = _data(key)
+        fit_key = jax.random.fold_in(jax.random.fold_in(key, 2), 0)
+        states = jax.vmap(lambda c: t.init_state(fit_key, model, c, plan))(configs)
+        states, tr, _ = t.loop_layout(states, train, None, plan)
+        states = t.run_epochs_batched(states, model, configs, plan, tr, None, epochs)
+        state = t.init_state(fit_key, model, pen, plan_pen)
+        state = t.run_epochs_rows(state, model, pen, plan_pen, train, None, epochs)
+        layer = states.params[0]
+        w, b = layer["w"][:, :, 0], layer["b"][:, 0]  # (2k, d), (2k,)
+        # each member's chance gradient s of a noise feature (SELECTS), on its errors
+        x, y = train
+        err2 = (jax.nn.sigmoid(x @ w.T + b[None, :]) - y[:, None].astype(x.dtype)) ** 2  # (n, 2k)
+        s = jnp.sqrt(jnp.mean(x[:, N_REAL:] ** 2, 1) @ err2 / n**2)
+        return w, b, state.params[0]["w"][:, 0], s, test
+
+    return jax.lax.map(one, keys)
+
+
+def run_seeds(keys: jax.Array, out_dir: str | None, *, quick: bool = False) -> list[Outcome]:
+    lambdas = list(QUICK_LAMBDAS if quick else LAMBDAS)
+    epochs = QUICK_EPOCHS if quick else EPOCHS
+    w_all, b_all, w_pen, chance, (xte, yte) = jax.tree.map(
+        np.asarray, _fits(keys, lambdas=tuple(lambdas), epochs=epochs)
+    )
+    return [
+        _outcome(
+            lambdas,
+            w_all[i],
+            b_all[i],
+            w_pen[i],
+            chance[i][: len(lambdas)],
+            xte[i],
+            yte[i],
+            out_dir if i == 0 else None,
+        )
+        for i in range(len(keys))
+    ]
+
+
+def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
+    return run_seeds(key[None], out_dir, quick=quick)[0]
+
+
+def _outcome(lambdas, w_all, b_all, w_pen, chance, xte, yte, out_dir) -> Outcome:
+    """One seed's numbers and verdicts from its weights: ``w_all`` (2k, d), L1 at each
+    lambda then L2; ``w_pen`` (d,), L1 as a plain penalty at the matched lambda;
+    ``chance`` (k,), a noise feature's chance gradient at L1's optimum, by lambda."""
+    d = w_all.shape[1]
+    n_real = d - NOISE_FEATURES
+    w_l1, w_l2 = w_all[: len(lambdas)], w_all[len(lambdas) :]
 
     def test_acc(member):  # logistic regression in numpy: no extra compiled programs
         return float(np.mean(((xte @ w_all[member] + b_all[member]) >= 0) == (yte == 1)))
 
     i = lambdas.index(MATCHED)
+    sel = w_l1[lambdas.index(SELECTS)]
     l1m, l2m = w_l1[i], w_l2[i]
     exact = lambda w: int(np.sum(w == 0))
     near = lambda w: int(np.sum(np.abs(w) < NEAR_ZERO))
@@ -132,8 +198,12 @@ def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
         "l2_exact_zeros_at_matched": exact(l2m),
         "l1_penalty_near_zeros_at_matched": near(w_pen),
         "l2_near_zeros_at_matched": near(l2m),
-        "l1_zero_share_noise": float(np.mean(l1m[n_real:] == 0)),
-        "l1_zero_share_real": float(np.mean(l1m[:n_real] == 0)),
+        "l1_zero_share_noise_at_matched": float(np.mean(l1m[n_real:] == 0)),
+        "l1_zero_share_real_at_matched": float(np.mean(l1m[:n_real] == 0)),
+        "selects_lambda": SELECTS,
+        "l1_zero_share_noise": float(np.mean(sel[n_real:] == 0)),
+        "l1_zero_share_real": float(np.mean(sel[:n_real] == 0)),
+        "noise_chance_gradient_by_lambda": [float(v) for v in chance],
         "l1_max_abs_w_at_matched": float(np.max(np.abs(l1m))),
         "l2_max_abs_w_at_matched": float(np.max(np.abs(l2m))),
         "l1_norm2_at_matched": norm2(l1m),
@@ -142,6 +212,8 @@ def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
         "l2_test_accuracy_at_matched": test_acc(len(lambdas) + i),
         "lambdas": lambdas,
         "l1_exact_zeros_by_lambda": [exact(w) for w in w_l1],
+        "l1_noise_zeros_by_lambda": [exact(w[n_real:]) for w in w_l1],
+        "l1_real_zeros_by_lambda": [exact(w[:n_real]) for w in w_l1],
         "l2_exact_zeros_by_lambda": [exact(w) for w in w_l2],
         "l1_norm2_by_lambda": [norm2(w) for w in w_l1],
         "l2_norm2_by_lambda": [norm2(w) for w in w_l2],
@@ -251,6 +323,23 @@ def _lambda_figure(out_dir, m):
     lam = np.asarray(m["lambdas"])
     fig, (ax0, ax1) = plotting.figure(2)
     ax0.plot(lam, m["l1_exact_zeros_by_lambda"], "o-", color=L1_COLOR, label=L1_NAME)
+    noise, real = m["noise_features"], m["features"] - m["noise_features"]
+    ax0.plot(
+        lam,
+        m["l1_noise_zeros_by_lambda"],
+        "^--",
+        color=L1_COLOR,
+        alpha=0.6,
+        label=f"L1: of the {noise} noise features",
+    )
+    ax0.plot(
+        lam,
+        m["l1_real_zeros_by_lambda"],
+        "v:",
+        color=L1_COLOR,
+        alpha=0.6,
+        label=f"L1: of the {real} real features",
+    )
     ax0.plot(lam, m["l2_exact_zeros_by_lambda"], "s-", color=L2_COLOR, label="L2")
     ax0.axhline(m["features"], color="0.5", ls=":", label=f"all {m['features']} weights")
     ax0.set(
@@ -260,7 +349,7 @@ def _lambda_figure(out_dir, m):
         ylabel="weights exactly 0",
         title="Weights set to 0, by lambda",
     )
-    ax0.legend(fontsize=8, loc="center left")
+    ax0.legend(fontsize=8, loc="upper left")
     ax1.plot(lam, m["l1_norm2_by_lambda"], "o-", color=L1_COLOR, label=L1_NAME)
     ax1.plot(lam, m["l2_norm2_by_lambda"], "s-", color=L2_COLOR, label="L2")
     ax1.set(
@@ -272,9 +361,14 @@ def _lambda_figure(out_dir, m):
     )
     ax1.legend(fontsize=8)
     most, widest = max(m["l1_exact_zeros_by_lambda"]), float(lam[-1])
+    j = m["lambdas"].index(m["selects_lambda"])
     caption = (
         "Left: the larger lambda, the more weights L1 (purple) sets exactly to 0, up to "
         f"{most} of the {m['features']} at lambda = {widest:g}, while L2 (green) sets none. "
+        f"Its zeros split into the {noise} added noise features (dashed) and the {real} real "
+        f"ones (dotted): at lambda = {m['selects_lambda']:g} it has dropped "
+        f"{m['l1_noise_zeros_by_lambda'][j]} of the noise features and "
+        f"{m['l1_real_zeros_by_lambda'][j]} of the real ones. "
         "Right: both make the weights smaller as lambda grows."
     )
     return plotting.save(fig, out_dir, "lambda_effect.png", caption)
@@ -284,6 +378,7 @@ def verdicts(m: dict) -> list[Claim]:
     lam = m.get("matched_lambda", MATCHED)
     at = f"at lambda = {lam:g}"
     d = m.get("features", 30 + NOISE_FEATURES)  # breast cancer's 30 real features + the noise
+    sel = m.get("selects_lambda", SELECTS)
     return [
         check(
             "L2 prefers the weights (0.5, 0.5) to (1, 0)",
@@ -323,13 +418,15 @@ def verdicts(m: dict) -> list[Claim]:
             quantity=f"weights exactly 0 with L2, {at}",
         ),
         check(
-            "With too many features, L1 leans toward dropping the useless ones: it zeroes a "
-            "larger share of the added noise features than of the real ones",
+            "With too many features, L1 drops the useless ones first: once lambda is well "
+            "above the noise features' chance correlation with the errors, it zeroes a larger "
+            "share of the added noise features than of the real ones",
             m["l1_zero_share_noise"] - m["l1_zero_share_real"],
             ">",
             0.0,
             quantity=f"share of the {NOISE_FEATURES} noise features whose L1 weight is 0 "
-            f"minus that of the {d - NOISE_FEATURES} real ones, {at}",
+            f"minus that of the {d - NOISE_FEATURES} real ones, at lambda = {sel:g} (about 3 "
+            "times a noise feature's chance gradient)",
         ),
         check(
             "The larger lambda, the more weights L1 sets to 0",
@@ -364,6 +461,7 @@ COUNTEREXAMPLE = {
     "l1_of_05_05": 1.0,
     "l1_of_1_0": 2.0,
     "matched_lambda": MATCHED,
+    "selects_lambda": SELECTS,
     "l1_exact_zeros_at_matched": 0,
     "l2_exact_zeros_at_matched": 3,
     "l1_penalty_near_zeros_at_matched": 1,

@@ -3,19 +3,28 @@
     python -m experiments run 12
 
 The smallest network that can compute XOR, 2-2-1 with sigmoids, trained by plain
-full-batch gradient descent from many random initialisations at once
-(jaxnn.restarts: one compiled, vmapped program). Some restarts solve XOR, others
-settle in a local minimum (or on a plateau) where one or both hidden units are
-wasted. Measured: the spread of the final losses over the restarts, and the
-expected best loss of k restarts drawn from them (summary.best_of_k), k = 1..N,
-which says how much more restarts buy.
+full-batch gradient descent from many random initialisations at once (a restart
+study as ``jaxnn.restarts`` runs it: the restarts batched in one compiled loop).
+Some restarts solve XOR, others settle in a local minimum (or on a plateau) where
+one or both hidden units are wasted. Measured: the spread of the final losses over
+the restarts, and the expected best loss of k restarts drawn from them
+(``jaxnn.expected_best_of_k``), k = 1..N, which says how much more restarts buy.
+
+Every seed (its own XOR draw and restarts) runs in one compiled program, seed after
+seed (``lax.map``): each seed's study is the same computation whatever the other
+seeds, so ``--seed S`` gives bitwise the numbers of a 20-seed run. A restart's loss
+is its lowest training loss over the epochs, as ``jaxnn.restarts`` reports it,
+measured by the updates themselves (``train_metrics="running"``: with a full batch,
+the exact loss of the params each epoch starts from, at no extra cost).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import jax
+import jax.numpy as jnp
 import matplotlib.ticker
 import numpy as np
 
@@ -23,6 +32,7 @@ import jaxnn
 from experiments import plotting
 from experiments.core import Claim, Figure, Outcome, check, outcome
 from jaxnn.data import make_xor, standardize
+from jaxnn.training import init_state, loop_layout, make_plan, run_epochs_batched
 
 LESSON = 12
 TITLE = "local minima and random restarts"
@@ -49,29 +59,83 @@ STUCK = 0.1  # a restart is "stuck" if its loss is more than 0.1 above the best
 
 
 def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
-    x, y = make_xor(jax.random.fold_in(key, 0), N_POINTS, noise=XOR_NOISE)
-    x = standardize(x)
-    model = jaxnn.MLP(SIZES, ACTIVATION)
-    config = jaxnn.FitConfig(
-        learning_rate=LEARNING_RATE,
-        epochs=QUICK_EPOCHS if quick else EPOCHS,
-        train_metrics="end_of_epoch",
-    )
-    n = QUICK_RESTARTS if quick else RESTARTS
-    s = jaxnn.restarts(jax.random.fold_in(key, 1), model, (x, y), config=config, n=n, tol=TOL)
-    losses = np.asarray(s.losses[0])
-    bok = np.asarray(s.summary.best_of_k[0])
-    acc = np.asarray(s.results.history.train_accuracy)[:, -1]
-    best, worst = int(np.argmin(losses)), int(np.argmax(losses))
+    return run_seeds(key[None], out_dir, quick=quick)[0]
+
+
+def run_seeds(keys: jax.Array, out_dir: str | None, *, quick: bool = False) -> list[Outcome]:
+    """Every seed's restart study as one compiled program; figures at ``keys[0]``."""
+    n, epochs = (QUICK_RESTARTS, QUICK_EPOCHS) if quick else (RESTARTS, EPOCHS)
+    out = jax.device_get(_studies(keys, n, epochs))
+    outcomes = []
+    for i in range(len(keys)):
+        seed = jax.tree.map(lambda a, i=i: a[i], out)
+        metrics = _metrics(seed["losses"], seed["accuracy"], seed["diverged"])
+        figures = []
+        if out_dir is not None and i == 0:  # figures at the first seed only
+            x, y = seed["data"]
+            losses, acc = seed["losses"], seed["accuracy"]
+            best, worst = int(np.argmin(losses)), int(np.argmax(losses))
+            bok = np.asarray(jaxnn.expected_best_of_k(losses))
+            figures = [
+                _spread_figure(out_dir, losses, bok, seed["curves"]),
+                _boundary_figure(out_dir, seed["params"], x, y, losses, acc, best, worst),
+            ]
+        outcomes.append(outcome(sys.modules[__name__], metrics, figures))
+    return outcomes
+
+
+def _model_config(epochs: int) -> tuple[jaxnn.MLP, jaxnn.FitConfig]:
+    """The network, and plain full-batch descent; its history's training loss is the
+    one each update computes anyway (``train_metrics="running"``, free: with a full
+    batch, the loss of the params the epoch starts from)."""
+    return jaxnn.MLP(SIZES, ACTIVATION), jaxnn.FitConfig(learning_rate=LEARNING_RATE, epochs=epochs)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "epochs"))
+def _studies(keys, n, epochs):
+    """Seed by seed (``lax.map``: each seed runs the same program, so a seed's numbers
+    do not depend on the others), a study of ``n`` restarts on that seed's data, the
+    restarts batched (``run_epochs_batched``, as ``jaxnn.restarts`` does): restart r
+    starts from ``fold_in(fold_in(key, 1), r)``, the key ``jaxnn.restarts`` gives it."""
+    model, config = _model_config(epochs)
+    plan = make_plan(config, N_POINTS, False, model)
+    configs = jax.tree.map(lambda a: jnp.full((n,), a, jnp.float32), config)
+
+    def study(key):
+        x, y = make_xor(jax.random.fold_in(key, 0), N_POINTS, noise=XOR_NOISE)
+        x = standardize(x)
+        starts = jax.vmap(functools.partial(jax.random.fold_in, jax.random.fold_in(key, 1)))(
+            jnp.arange(n, dtype=jnp.uint32)
+        )
+        states = jax.vmap(lambda k: init_state(k, model, config, plan))(starts)
+        states, train, _ = loop_layout(states, (x, y), None, plan)
+        st = run_epochs_batched(states, model, configs, plan, train, None, config.epochs)
+        return {
+            "data": (x, y),
+            # each restart's loss: its lowest training loss (jaxnn.restarts' loss)
+            "losses": st.early.best_loss,
+            "accuracy": st.history.train_accuracy[:, -1],
+            "diverged": jnp.sum(st.diverged_epoch >= 0),
+            "curves": st.history.train_loss,
+            "params": st.params,
+        }
+
+    return jax.lax.map(study, keys)
+
+
+def _metrics(losses: np.ndarray, acc: np.ndarray, diverged) -> dict:
+    n = losses.size
+    bok = np.asarray(jaxnn.expected_best_of_k(losses))
     ks = [k for k in (1, 2, 5, 10, 20, 50, 100, 200) if k <= n]
     steps = np.diff(bok)
-    metrics = {
+    best, worst = int(np.argmin(losses)), int(np.argmax(losses))
+    return {
         "restarts": n,
         "min_loss": float(losses.min()),
         "median_loss": float(np.median(losses)),
         "max_loss": float(losses.max()),
         "spread": float(losses.max() - losses.min()),
-        "fraction_within_tol": float(s.summary.fraction_within_tol[0]),
+        "fraction_within_tol": float(np.mean(losses <= losses.min() + TOL)),
         "fraction_stuck": float(np.mean(losses > losses.min() + STUCK)),
         "best_accuracy": float(acc[best]),
         "worst_accuracy": float(acc[worst]),
@@ -80,15 +144,8 @@ def run(key: jax.Array, out_dir: str | None, *, quick: bool = False) -> Outcome:
         "best_of_n": float(bok[-1]),
         "best_of_k_increases": int(np.sum(steps > 0)),
         "best_of_k_strict_decrease_share": float(np.mean(steps < 0)) if n > 1 else 0.0,
-        "diverged": int(np.sum(np.asarray(s.results.diverged_epoch) >= 0)),
+        "diverged": int(diverged),
     }
-    figures = []
-    if out_dir is not None:  # figures at the first seed only
-        figures = [
-            _spread_figure(out_dir, losses, bok, s.results.history.train_loss),
-            _boundary_figure(out_dir, s, model, x, y, losses, acc, best, worst),
-        ]
-    return outcome(sys.modules[__name__], metrics, figures)
 
 
 def _spread_figure(out_dir, losses, bok, curves) -> Figure:
@@ -152,11 +209,12 @@ def _spread_figure(out_dir, losses, bok, curves) -> Figure:
 _PLAIN = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "1235" else "")
 
 
-def _boundary_figure(out_dir, s, model, x, y, losses, acc, best, worst) -> Figure:
+def _boundary_figure(out_dir, stacked, x, y, losses, acc, best, worst) -> Figure:
+    model = _model_config(1)[0]
     fig, axes = plotting.figure(2)
     prob_of = jax.jit(lambda p, g: jax.nn.sigmoid(model.apply(p, g)[:, 0]))
     for ax, idx, name in ((axes[0], best, "best"), (axes[1], worst, "worst")):
-        params = jax.tree.map(lambda a, i=idx: np.asarray(a)[i], s.results.params)
+        params = jax.tree.map(lambda a, i=idx: np.asarray(a)[i], stacked)
         prob = lambda g, p=params: prob_of(p, g)
         title = f"{name} restart #{idx}: loss {losses[idx]:.3f}, accuracy {acc[idx]:.2f}"
         plotting.boundary(ax, prob, x, y, title)
