@@ -56,7 +56,8 @@ from jaxnn import _validation as v
 from jaxnn._typing import ArrayLike, PRNGKey
 from jaxnn.models import as_model
 from jaxnn.optim import check_optimizer, factory_hyperparams, is_factory
-from jaxnn.resume import check_params
+from jaxnn.progress import CALL_SECONDS, Pacer, wait
+from jaxnn.resume import check_params, keys_as_data
 from jaxnn.training import (
     NUMERIC_FIELDS,
     STATIC_FIELDS,
@@ -75,6 +76,7 @@ from jaxnn.training import (
     place_state,
     prepare_data,
     prepare_inputs,
+    program_key,
     restore_resized,
     result_from_state,
     run_epochs,
@@ -307,8 +309,11 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     needs no cross-device reduction per epoch. ``train`` and ``val`` come
     row-major (the program lays them out as a fit does,
     :func:`jaxnn.training.loop_layout`). With ``init``, ``states`` is
-    ``(key, restart indices, params or None)`` and the program initialises the members first (one
-    program for a whole study, as :func:`jaxnn.training.fit_from_key` is for a fit).
+    ``((key, restart indices, params or None), carry, fresh)``: with ``fresh`` (a
+    () bool) the program initialises the members first and reads none of
+    ``carry``'s values (a blank state of the members' structure), otherwise it
+    continues ``carry``, its own previous call's: one program for a whole study,
+    in one call or several, as :func:`jaxnn.training.fit_from_key` is for a fit.
     """
 
     on_cpu = (mesh.devices.flat[0] if mesh is not None else jax.devices()[0]).platform == "cpu"
@@ -318,7 +323,14 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
 
     def local(st, cf, tr, va, un):
         if init:
-            st = _vinit(st[0], st[1], cf, st[2], model=model, plan=plan, optimizer=optimizer)
+            (key, restarts, params), carry, fresh = st
+            st = jax.lax.cond(
+                fresh,
+                lambda: _vinit(
+                    key, restarts, cf, params, model=model, plan=plan, optimizer=optimizer
+                ),
+                lambda: carry,
+            )
         st, tr, va = loop_layout(st, tr, va, plan)  # as a single fit reads them
         size = jax.tree.leaves(st)[0].shape[0]
         g = _group_size(size) if on_cpu else size
@@ -346,7 +358,13 @@ def _vrun(states, configs, train, val, until, *, model, plan, optimizer, mesh=No
     return jax.shard_map(
         local,
         mesh=mesh,
-        in_specs=((repl, members, members) if init else members, members, repl, repl, repl),
+        in_specs=(
+            ((repl, members, members), members, repl) if init else members,
+            members,
+            repl,
+            repl,
+            repl,
+        ),
         out_specs=members,
         check_vma=False,
     )(states, configs, train, val, until)
@@ -363,7 +381,27 @@ def _group_size(size: int) -> int:
 _STATIC = ("model", "plan", "optimizer")
 _vinit_jit = jax.jit(_vinit, static_argnames=_STATIC)
 _vrun_jit = jax.jit(_vrun, static_argnames=(*_STATIC, "mesh"), donate_argnames="states")
-_vfit_jit = jax.jit(functools.partial(_vrun, init=True), static_argnames=(*_STATIC, "mesh"))
+
+
+def _vfit(members, carry, fresh, configs, train, val, until, *, model, plan, optimizer, mesh):
+    """:func:`_vrun` with ``init``: the members' state from ``members`` = ``(key,
+    restart indices, params or None)`` when ``fresh``, else ``carry`` continued."""
+    return _vrun(
+        (members, carry, fresh),
+        configs,
+        train,
+        val,
+        until,
+        model=model,
+        plan=plan,
+        optimizer=optimizer,
+        mesh=mesh,
+        init=True,
+    )
+
+
+# the blank or previous state is donated: the members' state is held once
+_vfit_jit = jax.jit(_vfit, static_argnames=(*_STATIC, "mesh"), donate_argnames="carry")
 
 
 def _stack(configs: Sequence[FitConfig]) -> FitConfig:
@@ -399,9 +437,10 @@ def _put(tree: Any, sharding: NamedSharding) -> Any:
 
 def _fetch(tree: Any) -> Any:
     """NumPy copies of arrays on the host; arrays spread over several processes are
-    gathered first, so every process gets the whole value."""
+    gathered first, so every process gets the whole value. Waits with
+    :func:`jaxnn.progress.wait` (Ctrl-C interrupts it)."""
     if all(getattr(a, "is_fully_addressable", True) for a in jax.tree.leaves(tree)):
-        return jax.device_get(tree)
+        return jax.device_get(wait(tree))
     from jax.experimental import multihost_utils
 
     return multihost_utils.process_allgather(tree, tiled=True)
@@ -448,10 +487,21 @@ def restarts(
       chunk_size: members trained at once (default: all, up to
         :data:`DEFAULT_CHUNK`); any value works, the last chunk is padded.
       devices: devices to shard members over (default: all of ``jax.devices()``).
-      progress: one tqdm bar for the whole study (epochs, members still running).
+      progress: one progress display for the whole study (epochs, members still
+        running): a tqdm bar, or plain lines when stderr is not a terminal
+        (:func:`jaxnn.progress.progress_bar`); "compiling" until the first call
+        of the compiled loop is back.
       checkpoint_dir: a directory (created if missing, before anything compiles):
-        save the stacked state after every chunk of epochs and resume from it (one
-        subdirectory per chunk of members).
+        save the stacked state every few calls of the compiled loop (saves cost at
+        most ~20% of the time) and resume from it (one subdirectory per chunk of
+        members).
+
+    Ctrl-C: as for :func:`jaxnn.fit`, a long study runs as calls of its compiled
+    program of about :data:`jaxnn.progress.CALL_SECONDS` each (bitwise the same
+    numbers), so ``KeyboardInterrupt`` comes within about that once compiling is
+    done; a checkpointed study keeps its last checkpoint, and the same call
+    resumes it. (Across several processes, a study without progress or
+    checkpoints runs each chunk of members as one call.)
 
     Returns:
       A :class:`StudyResult` whose ``results`` leaves have a leading axis (N,).
@@ -732,6 +782,8 @@ def _run_study(
         tag["configs"] = repr(stacked.replace(epochs=1))
         tag["chunk"] = str(chunk)
 
+    # the loop's speed, remembered per program (jaxnn.progress.Pacer)
+    pacer = Pacer((*program_key("study", stacked, (xt, yt), val, statics), chunk, tuple(devices)))
     outs = []
     bar_on = progress and jax.process_index() == 0  # one bar, in the first process
     with progress_bar(n_chunks * config0.epochs, enabled=bar_on, desc="study") as bar:
@@ -756,6 +808,7 @@ def _run_study(
                 checkpoint_dir,
                 tag,
                 c,
+                pacer,
             )
             if d == 1:  # stays on its device; assembled there below
                 outs.append(result_from_state(states))
@@ -803,14 +856,12 @@ def _warn_diverged(diverged_epoch: np.ndarray) -> None:
     )
 
 
-CALL_SECONDS = 0.25
-"""Seconds of training per call when a study runs in chunks of epochs (progress)."""
-
-
 def _next_step(step: int, seconds: float, save_s: float) -> int:
-    """Epochs for the next call, so that a call takes about :data:`CALL_SECONDS`, and
-    at least five times as long as a checkpoint save (saves then cost at most ~20%).
-    Grows at most 4x per call, so one noisy measurement cannot overshoot far."""
+    """Epochs until the next checkpoint save, given that the last ``step`` epochs
+    trained for ``seconds`` and their save took ``save_s``: so that the epochs
+    between two saves train for about :data:`CALL_SECONDS`, and at least five times
+    as long as a save (saves then cost at most ~20%). Grows at most 4x at a time,
+    so one noisy measurement cannot overshoot far."""
     target = max(CALL_SECONDS, 5 * save_s)
     return max(1, min(4 * step, int(step * target / max(seconds, 1e-6))))
 
@@ -856,75 +907,144 @@ def _start_state(state, like, lead, epochs, key, rst_idx, caller, monitor):
 
 
 def _run_chunk(
-    members, states, cfgs, train, val, statics, epochs, bar, progress, checkpoint_dir, tag, c
+    members,
+    states,
+    cfgs,
+    train,
+    val,
+    statics,
+    epochs,
+    bar,
+    progress,
+    checkpoint_dir,
+    tag,
+    c,
+    pacer,
 ):
-    """Train one chunk of members to the end: in one call, or, for progress or
-    checkpoints, in calls of some epochs each. ``members`` is ``(key, restart
-    indices, params or None)``; ``states``, when given, the members' states to
-    continue from.
+    """Train one chunk of members to the end, in calls of the compiled loop sized by
+    ``pacer`` (:class:`jaxnn.progress.Pacer`: one call for a short study, calls of
+    about :data:`jaxnn.progress.CALL_SECONDS` for a long one, so that Ctrl-C ends
+    it within a call). ``members`` is ``(key, restart indices, params or None)``;
+    ``states``, when given, the members' states to continue from.
 
-    Across processes every process must make the same calls: whether to run in
-    chunks depends only on the arguments (the same everywhere), and the length of
-    the next call is process 0's choice, broadcast to the others.
+    With checkpoints, a save follows every few calls, so that saving costs at most
+    about 20% (:func:`_next_step` sizes the epochs between saves); a save finishes
+    before Ctrl-C acts (:func:`jaxnn.progress.interrupts_deferred`).
+
+    Across processes every process must make the same calls: without progress or
+    checkpoints the chunk runs as one call to the end; with them, the length of
+    each call and of each interval between saves is process 0's choice, broadcast
+    to the others.
     """
-    import time
-
     shard = members[1].sharding  # the restart indices': one per member
-    mesh = shard.mesh
     save = None
+
+    def like_for(config):
+        cf = cfgs.replace(epochs=config.epochs)
+        like = jax.eval_shape(
+            lambda m, cf: _vinit_jit(m[0], m[1], cf, m[2], **statics), members, cf
+        )
+        return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), like)
+
     if checkpoint_dir is not None:
         from jaxnn.checkpoint import save_state
 
         sub = os.path.join(checkpoint_dir, f"members_{c:05d}")
-
-        def like_for(config):
-            cf = cfgs.replace(epochs=config.epochs)
-            like = jax.eval_shape(
-                lambda m, cf: _vinit_jit(m[0], m[1], cf, m[2], **statics), members, cf
-            )
-            return jax.tree.map(
-                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=shard), like
-            )
-
         put = lambda tree: _put(tree, shard)
         restored = restore_resized(sub, tag, cfgs, like_for, put)  # onto the members' sharding
         states = states if restored is None else restored
         save = lambda st: save_state(sub, st, tag)
-    # one call for the whole fit unless progress or checkpoints need chunks of epochs
-    chunked = save is not None or progress
-    if not chunked:  # one program, from the keys (or the given states) to the end
-        if states is not None:
-            return _vrun_jit(states, cfgs, train, val, epochs, mesh=mesh, **statics)
-        return _vfit_jit(members, cfgs, train, val, epochs, mesh=mesh, **statics)
+    if save is None and not progress:
+        return _run_plain(members, states, cfgs, train, val, statics, epochs, pacer, like_for)
+    return _run_in_calls(members, states, cfgs, train, val, statics, epochs, bar, save, pacer)
+
+
+def _run_plain(members, states, cfgs, train, val, statics, epochs, pacer, like_for):
+    """A chunk of members without progress or checkpoints: one program, from the
+    keys (or the given states) to the end, in one call or (one process, a long
+    study) several calls of that program."""
+    mesh = members[1].sharding.mesh
+    fresh = states is None
+    if fresh:  # the program's first call initialises the members (see _vfit)
+        like = jax.eval_shape(keys_as_data, like_for(cfgs))
+        host = jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), like)
+        states = place_state(host, members[0], members[1].sharding, put=_put)
+
+        def run(st, until, first):
+            return _vfit_jit(members, st, first, cfgs, train, val, until, mesh=mesh, **statics)
+
+        fn = _vfit_jit
+    else:
+
+        def run(st, until, first):
+            return _vrun_jit(st, cfgs, train, val, until, mesh=mesh, **statics)
+
+        fn = _vrun_jit
+    if jax.process_count() > 1:  # every process must make the same calls: one
+        return run(states, epochs, True)
+    done = 0
+    if not fresh:
+        stopped, epoch = _fetch((states.stopped, states.epoch))
+        running = ~stopped & (epoch < epochs)
+        done = int(np.min(epoch[running])) if running.any() else epochs
+    first = True
+    while first or done < epochs:
+        until = pacer.until(done, epochs)
+        states = pacer.run(fn, lambda st=states, u=until, f=first: run(st, u, f))
+        stopped, epoch = _fetch((states.stopped, states.epoch))
+        pacer.ran(int(np.max(np.minimum(epoch, until))) - done)
+        done, first = until, False
+        if not (~stopped & (epoch < epochs)).any():
+            break
+    return states
+
+
+def _agree(values: list[int]) -> list[int]:
+    """Process 0's ``values`` in every process (as they are with one process)."""
+    if jax.process_count() == 1:
+        return values
+    from jax.experimental import multihost_utils
+
+    return [int(x) for x in multihost_utils.broadcast_one_to_all(np.asarray(values, np.int32))]
+
+
+def _run_in_calls(members, states, cfgs, train, val, statics, epochs, bar, save, pacer):
+    """A chunk of members with a progress bar or checkpoints: the loop program run
+    from a state, a progress update after every call, a save every few calls."""
+    import time
+
+    from jaxnn.progress import interrupts_deferred
+
+    mesh = members[1].sharding.mesh
     if states is None:
         states = _vinit_jit(members[0], members[1], cfgs, members[2], **statics)
-    done = int(np.min(_fetch(states.epoch)))
+    stopped, epoch = _fetch((states.stopped, states.epoch))
+    done = int(np.min(epoch))
     bar.update(done)
-    step, calls = max(1, epochs // 50), 0
+    every = max(1, epochs // 50)  # epochs between saves
+    mark, spent = done, 0.0  # the last save's epoch, and the seconds trained since
     while True:
-        stopped, epoch = _fetch((states.stopped, states.epoch))
         running = ~stopped & (epoch < epochs)
         bar.set_postfix(running=f"{int(running.sum())}/{running.size}", refresh=False)
         if not running.any():
             break
-        until = min(done + step, epochs)
-        t0 = time.perf_counter()
-        states = _vrun_jit(states, cfgs, train, val, until, mesh=mesh, **statics)
-        jax.block_until_ready(states)  # dispatch is asynchronous: time the work itself
-        seconds = time.perf_counter() - t0
-        calls += 1
+        limit = epochs if save is None else min(mark + every, epochs)
+        (until,) = _agree([pacer.until(done, limit)])
+        states = pacer.run(
+            _vrun_jit,
+            lambda st=states, u=until: _vrun_jit(st, cfgs, train, val, u, mesh=mesh, **statics),
+        )
+        stopped, epoch = _fetch((states.stopped, states.epoch))
+        pacer.ran(int(np.max(np.minimum(epoch, until))) - done)
+        spent += pacer.took
         bar.update(until - done)
+        bar.compiled()
         done = until
-        save_s = 0.0
-        if save is not None:
+        if save is not None and (done >= limit or not (~stopped & (epoch < epochs)).any()):
             t0 = time.perf_counter()
-            save(states)
-            save_s = time.perf_counter() - t0
-        if calls > 1:  # the first call compiles
-            step = _next_step(step, seconds, save_s)
-            if jax.process_count() > 1:
-                from jax.experimental import multihost_utils
-
-                step = int(multihost_utils.broadcast_one_to_all(np.int32(step)))
+            with interrupts_deferred():
+                save(states)
+            (every,) = _agree([_next_step(every, spent, time.perf_counter() - t0)])
+            mark, spent = done, 0.0
     bar.update(epochs - done)
     return states

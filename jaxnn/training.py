@@ -44,6 +44,7 @@ from jaxnn.optim import (
     is_factory,
     takes_momentum,
 )
+from jaxnn.progress import Pacer
 from jaxnn.proximal import l1_proximal
 from jaxnn.resume import (
     check_params,
@@ -978,6 +979,9 @@ def feature_major(data: tuple[Array, Array] | None) -> tuple[Array, Array] | Non
 
 def fit_from_key(
     key: PRNGKey,
+    state: FitState,
+    fresh: Array,
+    until: ArrayLike,
     model: Any,
     config: FitConfig,
     plan: Plan,
@@ -986,14 +990,22 @@ def fit_from_key(
     optimizer: optax.GradientTransformation | None = None,
     params: Params | None = None,
 ) -> FitState:
-    """A whole fit from its key (and ``params`` to start from, if given) and
-    row-major (n, d) data, :func:`init_state` then
-    :func:`run_epochs_rows`, as one program: a straight :func:`fit` compiles once
-    (the initialisation alone took as long to compile as the loop) and transposes
-    its data in the program (an eager transpose is a compile of its own). The loop
-    is the one chunked and resumed fits compile (bitwise the same numbers)."""
-    state = init_state(key, model, config, plan, optimizer, params)
-    return run_epochs_rows(state, model, config, plan, train, val, config.epochs, optimizer)
+    """A fit from its key (and ``params`` to start from, if given) and row-major
+    (n, d) data, :func:`init_state` then :func:`run_epochs_rows` to epoch
+    ``until``, as one program that also continues itself: a straight :func:`fit`
+    compiles once (the initialisation alone took as long to compile as the loop)
+    and transposes its data in the program (an eager transpose is a compile of its
+    own), and a long one runs as calls of this same program, each a few epochs
+    (so that Ctrl-C ends it soon, :mod:`jaxnn.progress`).
+
+    With ``fresh`` (a () bool, traced) the state is initialised from ``key`` and
+    ``state`` only gives its structure (its values are not read: a blank state);
+    otherwise ``state``, the previous call's, is continued. The loop is the one
+    chunked and resumed fits compile (bitwise the same numbers)."""
+    state = jax.lax.cond(
+        fresh, lambda: init_state(key, model, config, plan, optimizer, params), lambda: state
+    )
+    return run_epochs_rows(state, model, config, plan, train, val, until, optimizer)
 
 
 def run_epochs_rows(
@@ -1036,6 +1048,8 @@ _STATIC = ("model", "plan", "optimizer")
 _init_jit = jax.jit(init_state, static_argnames=_STATIC)
 _run_jit = jax.jit(run_epochs_rows, static_argnames=_STATIC, donate_argnames="state")
 _fit_jit = jax.jit(fit_from_key, static_argnames=_STATIC)
+# the same program for states over 4 MB, whose blank is made for each fit (blank_state)
+_fit_jit_donated = jax.jit(fit_from_key, static_argnames=_STATIC, donate_argnames="state")
 
 
 def prepare_data(name: str, data: tuple[ArrayLike, ArrayLike], loss: str) -> tuple[Array, Array]:
@@ -1228,14 +1242,26 @@ def fit(
         ``config.hyperparams``: each is an error saying what differs. A state that
         stopped (early stopping, divergence) stays stopped, as in the longer fit:
         to train on from its params, pass ``params=result.best_params``.
-      progress: show a tqdm bar over epochs (the fit then runs in chunks of
-        ``chunk_epochs`` compiled epochs; the result is bitwise the same).
-      chunk_epochs: epochs per compiled call when showing progress or
-        checkpointing; default about 1/50 of the epochs.
+      progress: show progress over epochs (:func:`jaxnn.progress.progress_bar`):
+        a tqdm bar on a terminal or in a notebook, plain lines when stderr is a
+        file or a pipe; it says "compiling" until the first call of the compiled
+        loop is back. The result is bitwise the same.
+      chunk_epochs: with progress or checkpoints, the most epochs a call of the
+        compiled loop runs, and with checkpoints the epochs between two saves;
+        default: calls of about :data:`jaxnn.progress.CALL_SECONDS` and a save
+        every 1/50 of the epochs. Calls that take longer than about 0.4 s are
+        split, once one has been timed (only the number of calls changes).
       checkpoint_dir: a directory (created if missing, before anything compiles):
         save the state there after every chunk with orbax, and resume from the
         latest checkpoint there if one exists, also into a longer fit (a larger
         ``config.epochs``; a ``UserWarning`` says so).
+
+    Ctrl-C: a long fit runs as calls of its compiled program of about
+    :data:`jaxnn.progress.CALL_SECONDS` each (a short one in one call; the numbers
+    are bitwise the same), so ``KeyboardInterrupt`` comes within about that once
+    compiling is done, and the process can exit at once (XLA cannot stop a call
+    it is running; see :mod:`jaxnn.progress`). A checkpointed fit keeps its last
+    checkpoint (a save in progress finishes first); the same call resumes it.
 
     Returns:
       A :class:`FitResult`. If the loss or the params became NaN or inf, the fit
@@ -1304,18 +1330,48 @@ def fit(
             UserWarning,
             stacklevel=2,
         )
-    if checkpoint_dir is None and not progress:  # one program, from the key to the end
+    program = program_key("fit", config, (xt, yt), val, statics)
+    plain = checkpoint_dir is None and not progress  # chunk_epochs is for the others
+    pacer = Pacer(program, probe=plain or chunk_epochs is None)
+    if plain:  # one program, from the key to the end
         if state is None:
-            state = _fit_jit(key, config=config, train=(xt, yt), val=val, params=params, **statics)
+            blank, small = blank_state(key, config, statics, program)
+            fit_jit = _fit_jit if small else _fit_jit_donated
+
+            def run(st, until, first):
+                return fit_jit(
+                    key,
+                    st,
+                    first,
+                    until,
+                    config=config,
+                    train=(xt, yt),
+                    val=val,
+                    params=params,
+                    **statics,
+                )
+
+            state = _run_paced(fit_jit, run, blank, config, pacer, done=0)
         else:
-            state = _run_jit(
-                state, config=config, train=(xt, yt), val=val, until=config.epochs, **statics
-            )
+
+            def run(st, until, first):
+                return _run_jit(st, config=config, train=(xt, yt), val=val, until=until, **statics)
+
+            state = _run_paced(_run_jit, run, state, config, pacer)
     else:
         if state is None:
             state = _init_jit(key, config=config, params=params, **statics)
         state = _run_chunked(
-            state, config, (xt, yt), val, statics, progress, chunk_epochs, checkpoint_dir, tag
+            state,
+            config,
+            (xt, yt),
+            val,
+            statics,
+            progress,
+            chunk_epochs,
+            checkpoint_dir,
+            tag,
+            pacer,
         )
     result = result_from_state(state)
     d = int(result.diverged_epoch)
@@ -1464,7 +1520,7 @@ def restore_resized(
     )
     if state is None or epochs == config.epochs:
         return state
-    done = int(np.max(np.asarray(state.epoch)))
+    done = int(np.max(host_state(state.epoch)))  # gathered: a study may span processes
     history = resize_history(host_state(state.history), config.epochs, done, "the checkpoint")
     warnings.warn(
         f"resumed the checkpoint in {directory} at epoch {done}, written by a fit of {epochs} "
@@ -1533,42 +1589,120 @@ def optimizer_name(optimizer: Any) -> str:
     return "custom"
 
 
-def _run_chunked(state, config, train, val, statics, progress, chunk_epochs, checkpoint_dir, tag):
-    """Run the compiled loop a chunk of epochs at a time, updating a bar in between.
+def _run_paced(fn, run, state, config, pacer, done=None):
+    """Run a fit's compiled loop to the end as calls ``run(state, until, first)``
+    (of the jitted ``fn``) sized by ``pacer``: one call for a short fit, calls of
+    about :data:`jaxnn.progress.CALL_SECONDS` for a long one, each waited for with
+    :func:`jaxnn.progress.wait` (Ctrl-C ends the fit within a call). ``done``: the
+    state's epoch, when known (a blank state's 0)."""
+    if done is None:
+        done, stopped = (int(a) for a in jax.device_get((state.epoch, state.stopped)))
+        if stopped:  # it stays stopped: one call, which changes nothing
+            done = config.epochs
+    first = True
+    while True:
+        until = pacer.until(min(done, config.epochs - 1), config.epochs)
+        state = pacer.run(fn, lambda st=state, u=until, f=first: run(st, u, f))
+        if until >= config.epochs:  # the end: nothing to read (the caller reads it)
+            return state
+        new, stopped = (int(a) for a in jax.device_get((state.epoch, state.stopped)))
+        pacer.ran(new - done)
+        if stopped:
+            return state
+        done, first = new, False
 
-    With ``chunk_epochs=None`` the chunk adapts so that each call takes about
-    ``_CHUNK_SECONDS``: the host round-trip then costs well under 1% of a long fit.
+
+def _run_chunked(
+    state, config, train, val, statics, progress, chunk_epochs, checkpoint_dir, tag, pacer
+):
+    """Run the compiled loop a chunk of epochs at a time, updating a progress display
+    and saving checkpoints in between.
+
+    ``pacer`` sizes the calls to about :data:`jaxnn.progress.CALL_SECONDS` (the
+    host round trip then costs well under 1% of a long fit, and Ctrl-C ends it
+    within a call); a call never crosses a multiple of ``chunk_epochs`` (counted
+    from the epoch the run started at), after which a checkpoint is saved. With
+    ``chunk_epochs`` given, the first calls run it whole (``pacer`` does not probe),
+    and later ones are split only if one took longer than about 0.4 s; by default
+    a checkpoint follows every 1/50 of the epochs. A save finishes before Ctrl-C
+    acts (:func:`jaxnn.progress.interrupts_deferred`), so an interrupted fit keeps
+    the checkpoint of the epochs it finished.
     """
-    import time
+    from jaxnn.progress import interrupts_deferred, progress_bar
 
-    from jaxnn.progress import progress_bar
-
-    adaptive = chunk_epochs is None and checkpoint_dir is None
-    chunk = chunk_epochs or max(1, config.epochs // 50)
-    chunk = v.check_static_int("chunk_epochs", chunk, 1)
+    every = chunk_epochs
+    if every is None and checkpoint_dir is not None:
+        every = max(1, config.epochs // 50)
+    if every is not None:
+        every = v.check_static_int("chunk_epochs", every, 1)
     save = None
     if checkpoint_dir is not None:
         from jaxnn.checkpoint import save_state
 
         save = functools.partial(save_state, checkpoint_dir, tag=tag)
     with progress_bar(config.epochs, enabled=progress, desc="fit") as bar:
-        done = int(state.epoch)
+        done, stopped = (int(a) for a in jax.device_get((state.epoch, state.stopped)))
         bar.update(done)
-        calls = 0
-        while done < config.epochs and not bool(state.stopped):
-            until = min(done + chunk, config.epochs)
-            t0 = time.perf_counter()
-            state = _run_jit(state, config=config, train=train, val=val, until=until, **statics)
-            new = int(state.epoch)
-            seconds = time.perf_counter() - t0
+        mark = done  # where the current chunk started
+        while done < config.epochs and not stopped:
+            limit = config.epochs if every is None else min(mark + every, config.epochs)
+            until = pacer.until(done, limit)
+            state = pacer.run(
+                _run_jit,
+                lambda st=state, u=until: _run_jit(
+                    st, config=config, train=train, val=val, until=u, **statics
+                ),
+            )
+            new, stopped = (int(a) for a in jax.device_get((state.epoch, state.stopped)))
+            pacer.ran(new - done)
             bar.update(new - done)
-            calls += 1
-            if adaptive and calls > 1 and new > done:  # the first call includes compiling
-                chunk = max(1, int(chunk * _CHUNK_SECONDS / max(seconds, 1e-6)))
+            bar.compiled()
             done = new
-            if save is not None:
-                save(state)
+            if done >= limit or stopped:
+                mark = done
+                if save is not None:
+                    with interrupts_deferred():
+                        save(state)
     return state
 
 
-_CHUNK_SECONDS = 0.25
+def program_key(kind: str, config: FitConfig, train: Any, val: Any, statics: dict) -> tuple:
+    """What a compiled loop's speed depends on (the model, the plan, the optimizer,
+    the config's structure, the data's shapes): the key a
+    :class:`jaxnn.progress.Pacer` remembers the speed under."""
+    shapes = tuple(np.shape(a) for a in jax.tree.leaves((train, val)))
+    model, plan, optimizer = statics["model"], statics["plan"], statics["optimizer"]
+    return (kind, model, plan, optimizer, jax.tree.structure(config), shapes)
+
+
+_BLANKS: dict[Any, FitState] = {}
+_BLANK_BYTES = 4 << 20  # larger blank states are made for each fit, not kept
+_BLANKS_KEPT = 4  # at most 16 MB of device memory
+
+
+def blank_state(
+    key: PRNGKey, config: FitConfig, statics: dict[str, Any], program: Any = None
+) -> tuple[FitState, bool]:
+    """A state of the structure :func:`init_state` gives (zeros), on the device: what
+    the first call of :func:`fit_from_key` takes (it initialises, and reads none of
+    these values), and whether it is small (at most 4 MB). A small one is kept for
+    the next fit of the same ``program`` (:func:`program_key`; ``None``: not kept)
+    and must not be donated (:data:`_fit_jit`); a larger one is made for each fit
+    and donated (:data:`_fit_jit_donated`), so that the state is not held twice."""
+    cache_key = None if program is None else (program, jax.random.key_impl(key))
+    try:
+        hash(cache_key)
+    except TypeError:  # a model or optimizer that does not hash
+        cache_key = None
+    blank = _BLANKS.get(cache_key) if cache_key is not None else None
+    if blank is not None and not blank.epoch.is_deleted():  # (jax.clear_backends)
+        return blank, True
+    like = jax.eval_shape(keys_as_data, _state_like(key, config, statics))
+    host = jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), like)
+    blank = place_state(host, key)
+    small = sum(a.nbytes for a in jax.tree.leaves(host)) <= _BLANK_BYTES
+    if cache_key is not None and small:
+        if len(_BLANKS) >= _BLANKS_KEPT:
+            _BLANKS.pop(next(iter(_BLANKS)))
+        _BLANKS[cache_key] = blank
+    return blank, small
