@@ -354,3 +354,23 @@ def test_distributed_benchmark_quick_run_prints_both_ways(tmp_path, capsys):
     assert saved["summary"]["2x1"]["gathers"] >= 1
     assert saved["runs"]["2x1"][0]["processes"] == 2
     assert saved["runs"]["1x2"][0]["devices"] == 2
+
+
+@pytest.mark.distributed
+@needs_gloo
+def test_two_processes_resume_a_shorter_study_into_a_longer_one(tmp_path, uninterrupted):
+    """A checkpoint of a study of E/2 epochs, continued by two processes to E epochs,
+    ends with the uninterrupted numbers (resizing its history once crashed there:
+    the epoch counter spans both processes and must be gathered first)."""
+    ckpt = str(tmp_path / "ckpt")
+    half = str(distributed_worker.EPOCHS // 2)
+    proc, log, out = _launch(tmp_path, "half", 2, "--checkpoint-dir", ckpt, "--epochs", half)
+    code, text = _finish(proc, log)
+    assert code == 0, text
+    proc, log, out = _launch(tmp_path, "longer", 2, "--checkpoint-dir", ckpt)
+    code, text = _finish(proc, log)
+    assert code == 0, text
+    assert "continuing it to" in text  # the warning that it resumed into a longer study
+    got = dict(np.load(out))
+    assert int(got.pop("devices")) == 2
+    _assert_same(got, uninterrupted)
