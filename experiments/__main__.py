@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(COMMANDS.rstrip())
     elif args.command == "run":
-        return _run(args, parser)
+        return _run(args, run)
     elif args.command == "demo":
         from experiments.demo import main as demo_main
 
@@ -281,8 +281,8 @@ def _run(args, parser) -> int:
         for c in r.claims:
             mark = "holds" if c.holds else "DOES NOT HOLD"
             log.write(
-                f"    {c.claim}: {c.held}/{c.seeds} seeds, median {c.median:.4g} "
-                f"(expected {c.expected}) -> {mark}"
+                f"    {c.claim}: {c.quantity} {c.median:.4g} (median), expected "
+                f"{c.expected}, held at {c.held}/{c.seeds} seeds -> {mark}"
             )
     log.close()
     path = report.build(args.out, registry.available())
