@@ -162,8 +162,10 @@ class ClaimOverSeeds:
     @property
     def holds(self) -> bool:
         """At :func:`required` seeds (``over="each"``), or by the median."""
-        if self.over == "median":
-            return _holds(self.median, self.op, self.threshold)
+        if self.over == "median":  # a NaN seed counts as failing, never as left out
+            worst = -math.inf if self.op in (">", ">=") else math.inf
+            values = [v if v == v else worst for v in self.values]
+            return _holds(_median(values), self.op, self.threshold)
         return self.held >= required(self.seeds)
 
     @property

@@ -125,6 +125,10 @@ def test_a_claim_holds_at_19_of_20_seeds_and_not_at_18():
         typical.holds
         and not core.ClaimOverSeeds("c", "q", "", ">=", 0.965, values, 2, "median").holds
     )
+    nan = float("nan")
+    diverged = (0.96, 0.97, nan, nan, nan)  # NaN at 3 of 5 seeds: fails, not left out
+    assert not core.ClaimOverSeeds("c", "q", "", ">=", 0.95, diverged, 2, "median").holds
+    assert not core.ClaimOverSeeds("c", "q", "", "<=", 0.05, (0.01, nan, nan), 1, "median").holds
 
 
 def test_check_decides_each_op_and_nan_never_holds():
