@@ -10,9 +10,12 @@ A lesson module (``experiments/lessons/lessonNN_<topic>.py``) defines
   ``out_dir`` (``None``: draw nothing, the other seeds of a multi-seed run), and
   returns its measured numbers with the verdicts of :func:`verdicts`;
 * optionally ``run_seeds(keys, out_dir, *, quick=False) -> list[Outcome]``: the
-  same for every key of ``keys`` at once (one compiled program over the seeds,
-  with ``jax.vmap`` or jaxnn's studies), figures at ``keys[0]`` only; each
-  outcome equals ``run`` at its key;
+  same for every key of ``keys`` at once (one compiled program over the seeds),
+  figures at ``keys[0]`` only; each outcome equals ``run`` at its key, bitwise.
+  The lessons map over the seeds with ``jax.lax.map`` (or vmap fixed-width,
+  padded chunks of seeds): a plain ``jax.vmap`` over all the seeds batches the
+  matmuls differently for 1 and for 20 seeds, so a seed's last bits (and an early
+  stop decided on them) would depend on the seeds beside it;
 * ``verdicts(metrics) -> list[Claim]``: a pure function deciding each claim from
   one seed's numbers alone, so a test can feed it numbers that break every claim;
 * ``COUNTEREXAMPLE``: such numbers (a dict like ``metrics``).
