@@ -7,6 +7,8 @@ import argparse
 import os
 import sys
 
+from experiments.restarts import whole_number
+
 
 def _host_devices(count: int | None) -> None:
     """Split this process's CPU into ``count`` XLA devices (before jax is imported).
@@ -31,36 +33,9 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpF
         return super()._get_help_string(action)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
-def _devices(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of devices >= 1 (or 0: one per core), got {value}"
-        )
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 4294967296), got {value}")
-    return value
+_positive_int = whole_number(1)
+_devices = whole_number(0)  # 0: one per core
+_seed = whole_number(0, 2**32)
 
 
 COMMANDS = """commands:

@@ -50,8 +50,9 @@ PROG = "python -m experiments restarts"
 # --- it expected (argparse prints "argument --X: <message>" and exits with status 2)
 
 
-def _whole(low: int, high: int | None = None):
-    """A ``type=`` for whole numbers in ``[low, high)``."""
+def whole_number(low: int, high: int | None = None):
+    """An argparse ``type=`` for whole numbers in ``[low, high)`` (``>= low`` without
+    ``high``): a bad value is a one-line error saying what was expected."""
     expected = f"a whole number >= {low}" if high is None else f"a whole number in [{low}, {high})"
 
     def parse(text: str) -> int:
@@ -202,7 +203,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--n-points",
         metavar="COUNT",
-        type=_whole(2),
+        type=whole_number(2),
         default=400,
         help="examples to generate; 'course' has its own 100 (default: %(default)s)",
     )
@@ -227,12 +228,12 @@ def add_arguments(parser) -> None:
         help="of the hidden layers (default: %(default)s)",
     )
     parser.add_argument(
-        "--n", type=_whole(1), default=100, help="number of restarts N (default: %(default)s)"
+        "--n", type=whole_number(1), default=100, help="number of restarts N (default: %(default)s)"
     )
     parser.add_argument(
         "--epochs",
         metavar="E",
-        type=_whole(1),
+        type=whole_number(1),
         default=2000,
         help="epochs per restart (default: %(default)s)",
     )
@@ -252,7 +253,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--batch-size",
         metavar="B",
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         help="examples per update (default: the whole data set)",
     )
@@ -266,13 +267,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--chunk-size",
         metavar="C",
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         help="restarts trained at once (default: all of them, up to 1024)",
     )
     parser.add_argument(
         "--seed",
-        type=_whole(0, 2**32),
+        type=whole_number(0, 2**32),
         default=0,
         help="the random seed of the data and the restarts (default: %(default)s)",
     )
@@ -304,7 +305,7 @@ def add_arguments(parser) -> None:
     dist.add_argument(
         "--local-processes",
         action=_Together,
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         metavar="K",
         help="start this many processes of the study on 127.0.0.1, a local launcher "
@@ -330,7 +331,7 @@ def add_arguments(parser) -> None:
         "--num-processes",
         metavar="K",
         action=_Together,
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         help="processes taking part (default: from the environment, or detected by JAX)",
     )
@@ -338,7 +339,7 @@ def add_arguments(parser) -> None:
         "--process-id",
         metavar="I",
         action=_Together,
-        type=_whole(0),
+        type=whole_number(0),
         default=None,
         help="this process's id, 0 to --num-processes - 1 (default: from the environment, "
         "or detected by JAX)",
@@ -346,7 +347,7 @@ def add_arguments(parser) -> None:
     dist.add_argument(
         "--init-timeout",
         metavar="SECONDS",
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         help="seconds every process waits for all to join (default: 120, "
         "jaxnn.distributed.INIT_TIMEOUT_S)",
@@ -354,7 +355,7 @@ def add_arguments(parser) -> None:
     dist.add_argument(
         "--heartbeat-timeout",
         metavar="SECONDS",
-        type=_whole(1),
+        type=whole_number(1),
         default=None,
         help="seconds without a heartbeat before a process counts as lost (default: 30, "
         "jaxnn.distributed.HEARTBEAT_TIMEOUT_S)",

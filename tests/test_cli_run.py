@@ -35,12 +35,12 @@ def test_run_of_one_seed_reproduces_that_seed(tmp_path):
     [
         (["run", "99"], "unknown lesson '99'"),
         (["run", "lesson"], "unknown lesson 'lesson'"),
-        (["run", "4", "--seeds", "0"], "expected a positive number, got 0"),
-        (["run", "4", "--seeds", "x"], "expected a whole number, got 'x'"),
+        (["run", "4", "--seeds", "0"], "expected a whole number >= 1, got 0"),
+        (["run", "4", "--seeds", "x"], "expected a whole number >= 1, got 'x'"),
         (["run", "4", "--seed", "-1"], "expected a whole number in [0, 4294967296), got -1"),
         (["run", "4", "--seed", "1", "--seeds", "3"], "not allowed with argument"),
-        (["restarts", "--host-devices", "-1"], "expected a number of devices >= 1"),
-        (["bench", "fit", "--host-devices", "x"], "expected a whole number, got 'x'"),
+        (["restarts", "--host-devices", "-1"], "expected a whole number >= 0, got -1"),
+        (["bench", "fit", "--host-devices", "x"], "expected a whole number >= 0, got 'x'"),
     ],
 )
 def test_bad_arguments_are_one_line_argparse_errors(argv, message, capsys):
